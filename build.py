@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Build, serve and test the in-browser background remover.
+
+    python3 build.py serve [--port N]   build if needed, then serve the app on 127.0.0.1
+    python3 build.py test [pytest args] build if needed, then run every test
+    python3 build.py build              only build
+
+Standard library only at the top level: everything else (pytest, Playwright,
+numpy, onnxruntime) goes into the project's own .venv, pinned in
+assets.lock.json, which is also the one place that says where every runtime
+asset comes from and what its sha256 is. Downloads are cached outside the repo
+(BGREMOVE_CACHE, default ~/.cache/bgremove) so a rebuild needs no network.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import http.server
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import urllib.request
+import zipfile
+from functools import partial
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+LOCK = json.loads((ROOT / "assets.lock.json").read_text())
+VENDOR = ROOT / "static" / "vendor"
+VENV = ROOT / ".venv"
+CACHE = Path(os.environ.get("BGREMOVE_CACHE", Path.home() / ".cache" / "bgremove"))
+DOWNLOADS = CACHE / "downloads"
+TEST_IMAGES = CACHE / "test-images"
+PACKAGE_DIR = ROOT / "py"
+PACKAGE_NAME = "bgremove"
+CDN_TIMEOUT_S = 5
+# Only these paths are served: never the venv, the git directory or the tests.
+SERVED = ("index.html", "worker.js", "static/")
+
+
+class BuildError(SystemExit):
+    def __init__(self, message: str):
+        super().__init__(f"build.py: {message}")
+
+
+def log(message: str) -> None:
+    print(f"[build] {message}", flush=True)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(partial(f.read, 1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(name: str, data_sha: str, expected: str) -> None:
+    if data_sha != expected:
+        raise BuildError(f"checksum mismatch for {name}: expected sha256 {expected}, got {data_sha}")
+
+
+# ---------------------------------------------------------------- virtual env
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_venv() -> Path:
+    """Create .venv and install the pinned requirements when they changed."""
+    python = venv_python()
+    if not python.exists():
+        log("creating .venv")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    requirements = LOCK["python"]["requirements"]
+    stamp = VENV / "requirements.lock"
+    wanted = "\n".join(requirements) + "\n"
+    if not stamp.exists() or stamp.read_text() != wanted:
+        log("installing pinned Python requirements into .venv")
+        subprocess.run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements],
+                       check=True)
+        stamp.write_text(wanted)
+    # The package is used straight from py/, like an editable install.
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    pth = Path(site) / f"{PACKAGE_NAME}-source.pth"
+    if not pth.exists() or pth.read_text().strip() != str(PACKAGE_DIR):
+        pth.write_text(f"{PACKAGE_DIR}\n")
+    return python
+
+
+# ------------------------------------------------------------------ downloads
+
+def fetch(key: str) -> Path:
+    """Return the cached, verified download named `key` in the lock, fetching it once."""
+    entry = LOCK["downloads"][key]
+    target = DOWNLOADS / entry["file"]
+    if target.exists():
+        verify(entry["file"], sha256_file(target), entry["sha256"])
+        return target
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    staging = DOWNLOADS / f".staging-{key}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    log(f"fetching {entry['spec']} from the {entry['registry']} registry")
+    if entry["registry"] == "npm":
+        if shutil.which("npm") is None:
+            raise BuildError("npm is needed to fetch from the npm registry: install Node.js and npm (apt-get install npm)")
+        cmd = ["npm", "pack", entry["spec"], "--pack-destination", str(staging), "--silent"]
+    else:
+        cmd = [str(ensure_venv()), "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
+               "--only-binary=:all:", "-d", str(staging), *entry.get("pip_args", []), entry["spec"]]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    got = staging / entry["file"]
+    if result.returncode != 0 or not got.exists():
+        raise BuildError(f"could not fetch {entry['file']} ({entry['spec']}):\n{result.stderr.strip()}")
+    verify(entry["file"], sha256_file(got), entry["sha256"])
+    got.replace(target)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def write_if_changed(path: Path, data: bytes) -> None:
+    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def tar_member(tar: tarfile.TarFile, name: str) -> bytes:
+    member = tar.extractfile(f"package/{name}")
+    if member is None:
+        raise BuildError(f"{name} is missing from {tar.name}")
+    return member.read()
+
+
+# -------------------------------------------------------------------- pyodide
+
+def pyodide_wheel(file_name: str, expected: str) -> bytes:
+    """One Pyodide package file: from the cache, Pyodide's CDN, or the byte-identical PyPI copies."""
+    cached = CACHE / "pyodide" / file_name
+    if cached.exists():
+        data = cached.read_bytes()
+        verify(file_name, sha256_bytes(data), expected)
+        return data
+    spec = LOCK["pyodide"]
+    data = None
+    if not getattr(pyodide_wheel, "cdn_down", False):
+        try:
+            with urllib.request.urlopen(spec["cdn"] + file_name, timeout=CDN_TIMEOUT_S) as response:
+                data = response.read()
+        except OSError as error:
+            log(f"Pyodide's CDN is unreachable ({error}); using the copies from PyPI instead")
+            pyodide_wheel.cdn_down = True
+    if data is None:
+        copies = spec["copies"]
+        with zipfile.ZipFile(fetch(copies["from"])) as archive:
+            try:
+                data = archive.read(copies["prefix"] + file_name)
+            except KeyError:
+                raise BuildError(f"{file_name} is missing from {LOCK['downloads'][copies['from']]['file']}") from None
+    verify(file_name, sha256_bytes(data), expected)
+    write_if_changed(cached, data)
+    return data
+
+
+def build_pyodide() -> dict:
+    spec = LOCK["pyodide"]
+    out = VENDOR / "pyodide"
+    with tarfile.open(fetch(spec["from"])) as tar:
+        for name in spec["core"]:
+            write_if_changed(out / name, tar_member(tar, name))
+    official = json.loads((out / "pyodide-lock.json").read_text())
+    wanted = set(spec["packages"])
+    for name in spec["packages"]:
+        wanted.update(official["packages"][name]["depends"])
+    # The shipped lock lists only what is shipped, so importing anything else fails by name.
+    trimmed = {"info": official["info"], "packages": {}}
+    for name in sorted(wanted):
+        package = official["packages"][name]
+        write_if_changed(out / package["file_name"], pyodide_wheel(package["file_name"], package["sha256"]))
+        trimmed["packages"][name] = package
+    write_if_changed(out / "pyodide-lock.json", (json.dumps(trimmed, indent=1) + "\n").encode())
+    return {"version": official["info"]["version"], "packages": sorted(wanted)}
+
+
+# ----------------------------------------------------------- onnxruntime-web
+
+def build_ort() -> dict:
+    spec = LOCK["onnxruntime-web"]
+    with tarfile.open(fetch(spec["from"])) as tar:
+        version = json.loads(tar_member(tar, "package.json"))["version"]
+        for name in spec["files"]:
+            write_if_changed(VENDOR / "ort" / Path(name).name, tar_member(tar, name))
+    return {"version": version}
+
+
+# --------------------------------------------------------------------- models
+
+def model_bytes(model: dict) -> bytes:
+    source = fetch(model["from"])
+    if "resource" in model:
+        # @imgly/background-removal-data ships each model as chunks named by their hash.
+        with tarfile.open(source) as tar:
+            resources = json.loads(tar_member(tar, "dist/resources.json"))
+            chunks = resources[model["resource"]]["chunks"]
+            return b"".join(tar_member(tar, f"dist/{chunk['hash']}") for chunk in chunks)
+    with zipfile.ZipFile(source) as archive:
+        return archive.read(model["member"])
+
+
+def build_models() -> list[dict]:
+    listing = []
+    for model_id, model in LOCK["models"].items():
+        target = VENDOR / "models" / model["file"]
+        if not (target.exists() and sha256_file(target) == model["sha256"]):
+            log(f"assembling model {model_id}")
+            data = model_bytes(model)
+            verify(model["file"], sha256_bytes(data), model["sha256"])
+            write_if_changed(target, data)
+        listing.append({"id": model_id, "file": model["file"], "bytes": model["bytes"], "sha256": model["sha256"],
+                        "licence": model["licence"], "label": model["label"]})
+    return listing
+
+
+# -------------------------------------------------------------- own package
+
+def package_version() -> str:
+    for line in (PACKAGE_DIR / "pyproject.toml").read_text().splitlines():
+        if line.startswith("version"):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise BuildError("py/pyproject.toml has no version")
+
+
+def build_wheel() -> dict:
+    """A pure-Python wheel of py/bgremove, byte-for-byte reproducible, for micropip."""
+    version = package_version()
+    dist_info = f"{PACKAGE_NAME}-{version}.dist-info"
+    files = {}
+    for path in sorted((PACKAGE_DIR / PACKAGE_NAME).rglob("*.py")):
+        files[path.relative_to(PACKAGE_DIR).as_posix()] = path.read_bytes()
+    files[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {PACKAGE_NAME}\nVersion: {version}\n"
+        "Requires-Dist: numpy\nRequires-Dist: pillow\n").encode()
+    files[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: build.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = "".join(f"{name},sha256={_record_hash(data)},{len(data)}\n" for name, data in files.items())
+    files[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for name, data in files.items():
+            wheel.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    name = f"{PACKAGE_NAME}-{version}-py3-none-any.whl"
+    data = buffer.getvalue()
+    for stale in (VENDOR / "wheels").glob("*.whl") if (VENDOR / "wheels").exists() else ():
+        if stale.name != name:
+            stale.unlink()
+    write_if_changed(VENDOR / "wheels" / name, data)
+    return {"file": name, "sha256": sha256_bytes(data)}
+
+
+def _record_hash(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+# ---------------------------------------------------------------------- build
+
+def build() -> None:
+    manifest = {
+        "pyodide": build_pyodide(),
+        "onnxruntime_web": build_ort(),
+        "models": build_models(),
+        "wheel": build_wheel(),
+    }
+    write_if_changed(VENDOR / "build.json", (json.dumps(manifest, indent=1) + "\n").encode())
+    log(f"static/vendor is ready ({manifest['wheel']['file']})")
+
+
+def prepare_test_images() -> Path:
+    spec = LOCK["test_images"]
+    with zipfile.ZipFile(fetch(spec["from"])) as archive:
+        for member in spec["members"]:
+            write_if_changed(TEST_IMAGES / Path(member).name, archive.read(member))
+    return TEST_IMAGES
+
+
+# ---------------------------------------------------------------------- serve
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript",
+        ".json": "application/json", ".onnx": "application/octet-stream", ".whl": "application/zip",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=str(ROOT), **kwargs)
+
+    def send_head(self):
+        relative = self.path.split("?", 1)[0].split("#", 1)[0].lstrip("/") or "index.html"
+        if ".." in relative.split("/") or not any(
+                relative == p or (p.endswith("/") and relative.startswith(p)) for p in SERVED):
+            self.send_error(404)
+            return None
+        return super().send_head()
+
+    def end_headers(self):
+        # Cross-origin isolation, so SharedArrayBuffer and wasm threads are available.
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format, *args):
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+def make_server(port: int = 0, verbose: bool = False) -> http.server.ThreadingHTTPServer:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.verbose = verbose
+    return server
+
+
+def serve(port: int) -> None:
+    build()
+    try:
+        server = make_server(port, verbose=True)
+    except OSError as error:
+        raise BuildError(f"cannot listen on 127.0.0.1:{port} ({error}); try --port 0") from None
+    print(f"Serving the app at http://127.0.0.1:{server.server_address[1]}/  (Ctrl+C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+# ----------------------------------------------------------------------- test
+
+def test(pytest_args: list[str]) -> int:
+    python = ensure_venv()
+    build()
+    prepare_test_images()
+    return subprocess.run([str(python), "-m", "pytest", "-c", str(ROOT / "tests" / "pytest.ini"),
+                           "--rootdir", str(ROOT), *pytest_args], cwd=ROOT).returncode
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="fetch, verify and assemble static/vendor")
+    serve_parser = commands.add_parser("serve", help="build if needed, then serve on 127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
+    commands.add_parser("test", help="build if needed, then run every test (extra arguments go to pytest)")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "test":
+        return test(rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.command == "build":
+        build()
+    else:
+        serve(args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,63 @@
+"""Recognise an image container from its first bytes, before any decoder sees it.
+
+This is what tells "not an image at all" apart from "an image we cannot read".
+"""
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image
+
+from . import errors
+from .errors import BgRemoveError
+
+# Formats that browsers and Pillow both decode.
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+)
+# Recognised image formats that not every host decodes; the host decides.
+_OTHER = (
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"\x00\x00\x01\x00", "ico"),
+)
+
+
+def sniff(data: bytes) -> str:
+    """Return the image format of `data` ("png", "jpeg", "webp", ...) or raise BgRemoveError."""
+    if len(data) == 0:
+        raise BgRemoveError(errors.EMPTY_INPUT, "The file is empty.")
+    head = bytes(data[:32])
+    for signature, name in _SIGNATURES + _OTHER:
+        if head.startswith(signature):
+            return name
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis"):
+            return "avif"
+        if brand in (b"heic", b"heix", b"mif1", b"msf1"):
+            return "heic"
+    if head.lstrip()[:5].lower() in (b"<?xml", b"<svg "):
+        raise BgRemoveError(errors.UNSUPPORTED_FORMAT, "SVG images are not supported; use PNG, JPEG or WebP.")
+    raise BgRemoveError(errors.NOT_AN_IMAGE, "The file is not an image (PNG, JPEG, WebP, GIF, BMP or AVIF).")
+
+
+def dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header alone, or None where Pillow cannot tell.
+
+    Lets a huge image be refused before anything decodes all of its pixels.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except Exception:
+        return None

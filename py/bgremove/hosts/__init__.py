@@ -1,0 +1,1 @@
+"""Hosts supply decode, encode and inference: `native` under CPython, `browser` in Pyodide."""

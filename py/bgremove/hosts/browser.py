@@ -1,0 +1,129 @@
+"""The browser host, in Pyodide inside a Web Worker: the only module that touches JS.
+
+createImageBitmap + OffscreenCanvas decode, OffscreenCanvas.convertToBlob
+encodes, onnxruntime-web infers. `Service` is what worker.js talks to.
+"""
+from __future__ import annotations
+
+import numpy as np
+from js import (Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Uint8Array, Uint8ClampedArray,
+                createImageBitmap, fetch)
+from pyodide.ffi import JsException, to_js
+
+from .. import errors, pillow_codec
+from ..errors import BgRemoveError
+from ..models import ModelSpec
+from ..pipeline import Progress, Remover
+
+# Formats the browser cannot decode itself but Pillow can.
+_PILLOW_ONLY = ("tiff",)
+
+
+def _js(value):
+    return to_js(value, dict_converter=Object.fromEntries)
+
+
+class BrowserHost:
+    def __init__(self, ort, models_url: str, device: str = "wasm"):
+        self.ort = ort
+        self.models_url = models_url
+        self.device = device
+
+    async def decode(self, data: bytes, fmt: str) -> np.ndarray:
+        if fmt in _PILLOW_ONLY:
+            return pillow_codec.decode(data, fmt)
+        blob = Blob.new(_js([to_js(memoryview(data))]))
+        try:
+            bitmap = await createImageBitmap(blob, _js({"imageOrientation": "from-image", "premultiplyAlpha": "none"}))
+        except JsException as error:
+            raise BgRemoveError(errors.CORRUPT_IMAGE,
+                                f"The {fmt.upper()} file could not be decoded: it is damaged, truncated or "
+                                f"a variant this browser does not read ({error.message}).") from None
+        width, height = bitmap.width, bitmap.height
+        canvas = OffscreenCanvas.new(width, height)
+        context = canvas.getContext("2d", _js({"willReadFrequently": True}))
+        context.drawImage(bitmap, 0, 0)
+        bitmap.close()
+        rgba = np.empty((height, width, 4), np.uint8)
+        context.getImageData(0, 0, width, height).data.assign_to(rgba)
+        return rgba
+
+    async def encode(self, rgba: np.ndarray, mime: str, quality: float):
+        height, width = rgba.shape[:2]
+        pixels = Uint8ClampedArray.new(rgba.size)
+        pixels.assign(np.ascontiguousarray(rgba))
+        canvas = OffscreenCanvas.new(width, height)
+        canvas.getContext("2d").putImageData(ImageData.new(pixels, width, height), 0, 0)
+        blob = await canvas.convertToBlob(_js({"type": mime, "quality": quality}))
+        return blob, blob.type  # a browser without a WebP encoder answers with PNG
+
+    async def create_session(self, spec: ModelSpec, progress: Progress):
+        model = await self._download(spec, progress)
+        options = {"executionProviders": [self.device], "graphOptimizationLevel": "all"}
+        return await self.ort.InferenceSession.create(model, _js(options))
+
+    async def _download(self, spec: ModelSpec, progress: Progress):
+        url = self.models_url + spec.file
+        try:
+            response = await fetch(url)
+        except JsException as error:
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not download {url}: {error.message}") from None
+        if not response.ok:
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not download {url}: HTTP {response.status}.")
+        total = int(response.headers.get("content-length") or 0)
+        reader = response.body.getReader()
+        chunks, received = [], 0
+        while True:
+            chunk = await reader.read()
+            if chunk.done:
+                break
+            chunks.append(chunk.value)
+            received += chunk.value.length
+            if total:
+                progress("download", min(received / total, 1.0))
+        model = Uint8Array.new(received)
+        offset = 0
+        for chunk in chunks:
+            model.set(chunk, offset)
+            offset += chunk.length
+        return model
+
+    async def release_session(self, session) -> None:
+        await session.release()
+
+    async def infer(self, session, spec: ModelSpec, tensor: np.ndarray) -> np.ndarray:
+        data = Float32Array.new(tensor.size)
+        data.assign(tensor)
+        feed = self.ort.Tensor.new("float32", data, to_js(list(tensor.shape)))
+        name = session.outputNames[spec.output] if isinstance(spec.output, int) else spec.output
+        results = await session.run(_js({spec.input_name: feed}), to_js([name]))
+        output = Reflect.get(results, name)
+        mask = np.empty(output.data.length, np.float32)
+        output.data.assign_to(mask)
+        feed.dispose()
+        output.dispose()
+        return mask
+
+
+class Service:
+    """Answers the worker's requests; never raises, so one bad image cannot stop the worker."""
+
+    def __init__(self, ort, models_url: str):
+        self.remover = Remover(BrowserHost(ort, models_url))
+
+    async def handle(self, request, progress):
+        try:
+            kind = request.type
+            if kind == "remove":
+                data = Uint8Array.new(request.data).to_bytes()
+                options = request.options.to_py() if request.options else None
+                result = await self.remover.remove(data, options, progress)
+                return _js({"ok": True, "blob": result.image, "meta": result.meta()})
+            if kind == "release":
+                released = await self.remover.release(request.model or None)
+                return _js({"ok": True, "released": released})
+            raise BgRemoveError(errors.BAD_OPTION, f"Unknown request type {kind!r}.")
+        except BgRemoveError as error:
+            return _js({"ok": False, "error": error.to_dict()})
+        except Exception as error:  # a bug of ours: report it, keep serving
+            return _js({"ok": False, "error": {"code": errors.INTERNAL, "message": f"{type(error).__name__}: {error}"}})

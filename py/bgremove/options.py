@@ -1,0 +1,59 @@
+"""The options of one request, validated in one place for every entry point."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from . import errors
+from .errors import BgRemoveError
+from .models import DEFAULT_MODEL, MODELS
+from .postprocess import OUTPUTS
+
+FORMATS = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
+# "auto" picks the best device the host has; today every host has exactly one.
+DEVICES = ("auto", "wasm", "cpu")
+
+
+@dataclass(frozen=True)
+class Options:
+    model: str = DEFAULT_MODEL
+    output: str = "foreground"   # foreground | background | mask
+    format: str = "png"          # png | webp | jpeg
+    quality: float = 0.9         # 0..1, for webp and jpeg
+    device: str = "auto"
+
+    @property
+    def mime(self) -> str:
+        return FORMATS[self.format]
+
+    @classmethod
+    def parse(cls, raw: Mapping | None) -> Options:
+        """Build from a plain mapping (a JS object's dict, CLI args), rejecting anything unknown."""
+        raw = dict(raw or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise _bad(f"Unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}.")
+        values = {k: v for k, v in raw.items() if v is not None}
+        fmt = str(values.get("format", cls.format)).lower().removeprefix("image/")
+        values["format"] = "jpeg" if fmt == "jpg" else fmt
+        options = cls(**values)
+        options._check()
+        return options
+
+    def _check(self) -> None:
+        _one_of("model", self.model, MODELS)
+        _one_of("output", self.output, OUTPUTS)
+        _one_of("format", self.format, FORMATS)
+        _one_of("device", self.device, DEVICES)
+        if isinstance(self.quality, bool) or not isinstance(self.quality, (int, float)) or not 0 <= self.quality <= 1:
+            raise _bad(f"Option 'quality' must be a number from 0 to 1, not {self.quality!r}.")
+
+
+def _one_of(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise _bad(f"Option {name!r} must be one of {', '.join(allowed)}, not {value!r}.")
+
+
+def _bad(message: str) -> BgRemoveError:
+    return BgRemoveError(errors.BAD_OPTION, message)

@@ -1,0 +1,180 @@
+"""decode -> preprocess -> infer -> postprocess -> encode, written once for every host.
+
+A host supplies what differs between the browser and CPython: decoding,
+encoding, model sessions and inference (see `Host`). Everything numeric lives
+in preprocess / postprocess and runs the same on both.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import errors, formats, postprocess, preprocess
+from .errors import BgRemoveError
+from .models import MODELS, ModelSpec
+from .options import Options
+
+# About 40 megapixels (e.g. 7700 x 5200): enough for any camera photo, small
+# enough that the working copies fit in a browser tab's wasm memory.
+MAX_PIXELS = 40_000_000
+
+Progress = Callable[[str, float], None]
+
+
+class Host(Protocol):
+    device: str
+
+    async def decode(self, data: bytes, fmt: str) -> np.ndarray:
+        """Image bytes -> (H, W, 4) uint8 RGBA, EXIF orientation applied."""
+
+    async def encode(self, rgba: np.ndarray, mime: str, quality: float) -> tuple[Any, str]:
+        """(H, W, 4) uint8 -> (encoded image, its actual MIME type)."""
+
+    async def create_session(self, spec: ModelSpec, progress: Progress) -> Any:
+        """Load a model; report download progress as progress("download", fraction)."""
+
+    async def release_session(self, session: Any) -> None:
+        """Free everything the session holds."""
+
+    async def infer(self, session: Any, spec: ModelSpec, tensor: np.ndarray) -> np.ndarray:
+        """(1, 3, S, S) float32 -> the model's mask output as float32."""
+
+
+@dataclass
+class Result:
+    image: Any                   # bytes under CPython, a Blob in the browser
+    mime: str
+    width: int
+    height: int
+    model: str
+    device: str
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    def meta(self) -> dict:
+        return {"mime": self.mime, "width": self.width, "height": self.height, "model": self.model,
+                "device": self.device, "timings": self.timings}
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    pass
+
+
+class Remover:
+    """Removes backgrounds with one host; keeps one session per model until released."""
+
+    def __init__(self, host: Host):
+        self.host = host
+        self._sessions: dict[str, asyncio.Future] = {}
+
+    @property
+    def loaded_models(self) -> list[str]:
+        return sorted(self._sessions)
+
+    async def session(self, model: str, progress: Progress = _no_progress) -> Any:
+        """The model's session, created on first use and shared by later calls."""
+        if model not in self._sessions:
+            self._sessions[model] = asyncio.ensure_future(self._create(MODELS[model], progress))
+        try:
+            return await self._sessions[model]
+        except BaseException:
+            self._sessions.pop(model, None)  # a failed load may be retried
+            raise
+
+    async def _create(self, spec: ModelSpec, progress: Progress) -> Any:
+        try:
+            return await self.host.create_session(spec, progress)
+        except BgRemoveError:
+            raise
+        except Exception as error:
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load model {spec.id}: {error}") from error
+
+    async def release(self, model: str | None = None) -> list[str]:
+        """Release one model's session, or all of them; returns the models released."""
+        names = [model] if model is not None else list(self._sessions)
+        released = []
+        for name in names:
+            future = self._sessions.pop(name, None)
+            if future is None:
+                continue
+            try:
+                session = await future
+            except Exception:
+                continue  # it never loaded, so there is nothing to free
+            await self.host.release_session(session)
+            released.append(name)
+        return released
+
+    async def remove(self, data: bytes, options: Options | Mapping | None = None,
+                     progress: Progress | None = None) -> Result:
+        """Cut the subject out of one encoded image."""
+        opts = options if isinstance(options, Options) else Options.parse(options)
+        report = progress or _no_progress
+        if opts.device not in ("auto", self.host.device):
+            raise BgRemoveError(errors.BAD_OPTION, f"Device {opts.device!r} is not available here; "
+                                                   f"this host runs on {self.host.device!r}.")
+        spec = MODELS[opts.model]
+        timings: dict[str, float] = {}
+        clock = _Clock(timings, report)
+
+        with clock("decode"):
+            fmt = formats.sniff(data)
+            _check_size(formats.dimensions(data))
+            rgba = await self.host.decode(data, fmt)
+            height, width = rgba.shape[:2]
+            _check_size((width, height))
+        with clock("model"):
+            session = await self.session(opts.model, report)
+        with clock("preprocess"):
+            tensor = preprocess.model_input(rgba, spec)
+        with clock("inference"):
+            try:
+                raw = await self.host.infer(session, spec, tensor)
+            except BgRemoveError:
+                raise
+            except Exception as error:
+                raise BgRemoveError(errors.INFERENCE_FAILED, f"Inference with {spec.id} failed: {error}") from error
+        with clock("postprocess"):
+            mask = postprocess.mask_from_output(raw, spec)
+            mask = postprocess.mask_to_image(mask, width, height, spec)
+            out = postprocess.compose(rgba, mask, opts.output)
+            if opts.format == "jpeg":
+                out = postprocess.flatten(out)
+        with clock("encode"):
+            image, mime = await self.host.encode(out, opts.mime, float(opts.quality))
+        return Result(image, mime, width, height, spec.id, self.host.device, timings)
+
+
+def _check_size(size: tuple[int, int] | None) -> None:
+    if size is None:
+        return
+    width, height = size
+    if width * height > MAX_PIXELS:
+        raise BgRemoveError(errors.TOO_LARGE, f"The image is {width}x{height} pixels; the limit is "
+                                              f"{MAX_PIXELS // 1_000_000} megapixels. Scale it down first.")
+    if width < 1 or height < 1:
+        raise BgRemoveError(errors.CORRUPT_IMAGE, f"The image has no pixels ({width}x{height}).")
+
+
+class _Clock:
+    """Times each stage into `timings` and reports its start and end as progress."""
+
+    def __init__(self, timings: dict[str, float], report: Progress):
+        self.timings, self.report = timings, report
+
+    def __call__(self, stage: str):
+        self.stage = stage
+        return self
+
+    def __enter__(self):
+        self.report(self.stage, 0.0)
+        self.start = time.perf_counter()
+
+    def __exit__(self, kind, value, traceback):
+        self.timings[self.stage] = round(time.perf_counter() - self.start, 4)
+        if kind is None:
+            self.report(self.stage, 1.0)

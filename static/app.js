@@ -1,0 +1,149 @@
+// The demo page: shows state and sends requests; it never touches pixels.
+import { BackgroundRemover } from "./client.js";
+
+const $ = (id) => document.getElementById(id);
+const STAGES = {
+  decode: "Decoding",
+  model: "Loading the model",
+  download: "Downloading the model",
+  preprocess: "Preparing",
+  inference: "Finding the subject",
+  postprocess: "Cutting out",
+  encode: "Encoding",
+};
+const EXTENSIONS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpg" };
+const params = new URLSearchParams(location.search);
+const remover = new BackgroundRemover();
+
+const megabytes = (bytes) => `${Math.round(bytes / 1e6)} MB`;
+
+async function setUp() {
+  const build = await fetch(new URL("./vendor/build.json", import.meta.url)).then((r) => r.json());
+  for (const model of build.models) {
+    $("model").add(new Option(`${model.label} · ${megabytes(model.bytes)} · ${model.licence}`, model.id));
+  }
+  $("licences").textContent =
+    "Model weights: " +
+    build.models.map((m) => `${m.label}, ${m.licence}`).join("; ") +
+    `. Runtime: Pyodide ${build.pyodide.version} (MPL-2.0), onnxruntime-web ${build.onnxruntime_web.version} (MIT).`;
+  preselect("model", params.get("model"));
+  preselect("device", params.get("device"));
+  for (const id of ["output", "format", "quality"]) preselect(id, params.get(id));
+}
+
+function preselect(id, value) {
+  if (value === null) return;
+  const field = $(id);
+  if (field.tagName === "SELECT" && ![...field.options].some((o) => o.value === value)) {
+    showEngine(`Unknown ${id} "${value}" in the address; using ${field.value}.`, true);
+    return;
+  }
+  field.value = value;
+}
+
+function showEngine(text, isError = false) {
+  $("engine").textContent = text;
+  $("engine").classList.toggle("error", isError);
+}
+
+function currentOptions() {
+  return {
+    model: $("model").value,
+    output: $("output").value,
+    format: $("format").value,
+    quality: Number($("quality").value),
+    device: $("device").value,
+  };
+}
+
+function addCard(file) {
+  const card = document.createElement("article");
+  card.className = "card";
+  card.dataset.state = "queued";
+  card.innerHTML = `
+    <h2></h2>
+    <div class="pair">
+      <figure><img class="original" alt="Original"><figcaption>Original</figcaption></figure>
+      <figure><div class="checker"><img class="result" alt="Result"></div><figcaption>Result</figcaption></figure>
+    </div>
+    <p class="status">Waiting…</p>
+    <progress max="1" value="0"></progress>
+    <p class="meta"></p>`;
+  card.querySelector("h2").textContent = file.name || "Pasted image";
+  card.querySelector(".original").src = URL.createObjectURL(file);
+  $("results").prepend(card);
+  return card;
+}
+
+async function process(file) {
+  const card = addCard(file);
+  const status = card.querySelector(".status");
+  const bar = card.querySelector("progress");
+  const options = currentOptions();
+  try {
+    const { blob, meta } = await remover.remove(file, options, (stage, fraction) => {
+      card.dataset.state = "working";
+      status.textContent = `${STAGES[stage] ?? stage}${stage === "download" ? ` ${Math.round(fraction * 100)}%` : "…"}`;
+      bar.value = stage === "download" ? fraction : 0;
+      if (stage !== "download") bar.removeAttribute("value");
+    });
+    const url = URL.createObjectURL(blob);
+    card.querySelector(".result").src = url;
+    const link = document.createElement("a");
+    link.className = "download";
+    link.href = url;
+    link.download = `${(file.name || "image").replace(/\.[^.]+$/, "")}-${options.output}.${EXTENSIONS[blob.type] ?? "png"}`;
+    link.textContent = `Download ${EXTENSIONS[blob.type]?.toUpperCase() ?? ""}`;
+    status.textContent = "Done";
+    card.querySelector(".meta").textContent =
+      `${meta.width}×${meta.height} · ${meta.model} on ${meta.device} · ` +
+      `inference ${meta.timings.inference.toFixed(2)} s, total ${sum(meta.timings).toFixed(2)} s`;
+    card.append(link);
+    card.dataset.state = "done";
+  } catch (error) {
+    card.dataset.state = "error";
+    card.dataset.errorCode = error.code ?? "internal_error";
+    status.textContent = `Error (${card.dataset.errorCode}): ${error.message}`;
+  }
+}
+
+const sum = (timings) => Object.values(timings).reduce((a, b) => a + b, 0);
+
+function accept(files) {
+  for (const file of files) process(file);
+}
+
+const dropzone = $("dropzone");
+$("files").addEventListener("change", (event) => {
+  accept([...event.target.files]);
+  event.target.value = "";
+});
+dropzone.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  dropzone.classList.add("over");
+});
+dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropzone.classList.remove("over");
+  accept([...event.dataTransfer.files]);
+});
+document.addEventListener("paste", (event) => accept([...event.clipboardData.files]));
+
+setUp().catch((error) => showEngine(`Could not read the build manifest: ${error.message}`, true));
+remover.ready.then(
+  (info) => {
+    const threads = info.crossOriginIsolated
+      ? `${info.threads} threads`
+      : "1 thread (the page is not cross-origin isolated)";
+    showEngine(
+      `Ready: Pyodide ${info.versions.pyodide}, onnxruntime-web ${info.versions.onnxruntime}, ${threads}. ` +
+        `Started in ${(info.timings.pyodide + info.timings.packages + info.timings.wheel).toFixed(1)} s.`,
+    );
+    document.body.dataset.engine = "ready";
+  },
+  (error) => {
+    showEngine(`The engine failed to start: ${error.message}`, true);
+    document.body.dataset.engine = "failed";
+  },
+);

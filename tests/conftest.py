@@ -1,0 +1,124 @@
+"""Shared fixtures: test photos, the native remover, the served app and Chromium."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+from bgremove import Remover  # noqa: E402
+from bgremove.hosts.native import NativeHost  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the networking flags Chromium keeps dialling out of this closed network.
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BOOT_TIMEOUT_MS = 120_000
+RESULT_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="session")
+def images() -> Path:
+    """Real photographs shipped in scikit-image's wheel (fetched and checked by build.py)."""
+    return build.prepare_test_images()
+
+
+@pytest.fixture(scope="session")
+def native():
+    """Run a coroutine of a shared native Remover: native(lambda r: r.remove(...))."""
+    remover = Remover(NativeHost())
+    return lambda make: asyncio.run(make(remover))
+
+
+def rgba_of(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGBA"))
+
+
+@pytest.fixture(scope="session")
+def server():
+    srv = build.make_server(0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/"
+    srv.shutdown()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class App:
+    """The demo page in one tab, driven as a person would: pick files, read the cards."""
+
+    def __init__(self, page, base_url: str):
+        self.page = page
+        self.base_url = base_url
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, query: str = "") -> App:
+        self.page.goto(self.base_url + query)
+        self.page.wait_for_selector("body[data-engine]", timeout=BOOT_TIMEOUT_MS)
+        assert self.page.get_attribute("body", "data-engine") == "ready", self.page.text_content("#engine")
+        return self
+
+    def set(self, **settings) -> None:
+        for field, value in settings.items():
+            locator = self.page.locator(f"#{field}")
+            if field == "quality":
+                locator.fill(str(value))
+            else:
+                locator.select_option(value)
+
+    def submit(self, files: list) -> list[dict]:
+        """Put files (paths or {name, mimeType, buffer}) in the picker; return one dict per card, in order."""
+        before = self.page.locator(".card").count()
+        self.page.set_input_files("#files", files)
+        total = before + len(files)
+        self.page.wait_for_function(
+            f"document.querySelectorAll('.card[data-state=done], .card[data-state=error]').length >= {total}",
+            timeout=RESULT_TIMEOUT_MS)
+        cards = self.page.locator(".card").all()[: len(files)]  # newest first
+        return [self._read(card) for card in reversed(cards)]
+
+    def _read(self, card) -> dict:
+        result = {"state": card.get_attribute("data-state"), "status": card.locator(".status").text_content(),
+                  "error_code": card.get_attribute("data-error-code"), "meta": card.locator(".meta").text_content()}
+        if result["state"] == "done":
+            link = card.locator("a.download")
+            encoded = link.evaluate("""async (a) => {
+                const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+                let text = "";
+                for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+                return btoa(text);
+            }""")
+            result["bytes"] = base64.b64decode(encoded)
+            result["filename"] = link.get_attribute("download")
+        return result
+
+
+@pytest.fixture(scope="module")
+def app(chromium, server):
+    """One tab per test module, open on u2netp, so the engine boots once per module."""
+    page = chromium.new_page()
+    application = App(page, server).open("?model=u2netp")
+    yield application
+    assert not application.errors, application.errors
+    page.close()

@@ -1,0 +1,46 @@
+import io
+
+import pytest
+from PIL import Image
+
+from bgremove import BgRemoveError, Options
+from bgremove.formats import dimensions, sniff
+
+
+def encoded(fmt: str, size=(3, 2)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt,name", [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp"), ("GIF", "gif"),
+                                      ("BMP", "bmp"), ("TIFF", "tiff")])
+def test_sniff_recognises_image_containers(fmt, name):
+    assert sniff(encoded(fmt)) == name
+
+
+@pytest.mark.parametrize("data,code", [(b"", "empty_input"), (b"hello, world", "not_an_image"),
+                                       (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "unsupported_format")])
+def test_sniff_rejects_what_is_not_a_photo(data, code):
+    with pytest.raises(BgRemoveError) as caught:
+        sniff(data)
+    assert caught.value.code == code and caught.value.message
+
+
+def test_dimensions_come_from_the_header():
+    assert dimensions(encoded("PNG", (640, 480))[:200]) == (640, 480)
+    assert dimensions(b"not an image") is None
+
+
+def test_options_defaults_and_aliases():
+    options = Options.parse(None)
+    assert (options.model, options.output, options.format, options.device) == ("isnet-medium", "foreground", "png", "auto")
+    assert Options.parse({"format": "image/jpg"}).mime == "image/jpeg"
+
+
+@pytest.mark.parametrize("raw", [{"model": "nope"}, {"output": "alpha"}, {"format": "gif"}, {"quality": 2},
+                                 {"quality": True}, {"colour": "red"}, {"device": "tpu"}])
+def test_bad_options_name_the_problem(raw):
+    with pytest.raises(BgRemoveError) as caught:
+        Options.parse(raw)
+    assert caught.value.code == "bad_option" and next(iter(raw)) in caught.value.message

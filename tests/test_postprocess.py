@@ -1,0 +1,61 @@
+import numpy as np
+
+from bgremove.models import MODELS
+from bgremove.postprocess import compose, flatten, mask_from_output, mask_to_image
+
+ISNET, U2NETP = MODELS["isnet-medium"], MODELS["u2netp"]
+
+
+def test_isnet_output_is_truncated_like_a_uint8array_store():
+    raw = np.zeros((1, 1, 1024, 1024), np.float32)
+    raw[0, 0, 0, :5] = [0.5, 1.0, 0.999, np.nan, 0.0]
+    mask = mask_from_output(raw, ISNET)
+    assert mask.shape == (1024, 1024) and mask.dtype == np.uint8
+    assert mask[0, :5].tolist() == [127, 255, 254, 0, 0]
+
+
+def test_u2netp_output_is_min_max_stretched():
+    raw = np.full((1, 1, 320, 320), 0.2, np.float32)
+    raw[0, 0, 0, 0], raw[0, 0, 0, 1] = 0.6, 0.4
+    mask = mask_from_output(raw, U2NETP)
+    assert mask[0, 0] == 255 and mask[0, 1] == 127 and mask[5, 5] == 0
+
+
+def test_constant_output_gives_empty_mask():
+    assert not mask_from_output(np.full((320, 320), 3.0, np.float32), U2NETP).any()
+
+
+def test_mask_is_resized_back_to_the_photo():
+    mask = np.zeros((1024, 1024), np.uint8)
+    mask[:, 512:] = 255
+    full = mask_to_image(mask, 300, 200, ISNET)
+    assert full.shape == (200, 300) and full[0, 0] == 0 and full[0, 299] == 255
+
+
+def photo():
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., :3] = [[[10, 20, 30], [40, 50, 60]], [[70, 80, 90], [100, 110, 120]]]
+    rgba[..., 3] = 255
+    return rgba
+
+
+def test_compose_each_output():
+    mask = np.array([[0, 255], [100, 200]], np.uint8)
+    fg = compose(photo(), mask, "foreground")
+    assert np.array_equal(fg[..., :3], photo()[..., :3]) and fg[..., 3].tolist() == [[0, 255], [100, 200]]
+    assert compose(photo(), mask, "background")[..., 3].tolist() == [[255, 0], [155, 55]]
+    only_mask = compose(photo(), mask, "mask")
+    assert only_mask[..., 0].tolist() == mask.tolist() and np.all(only_mask[..., 3] == 255)
+    assert np.array_equal(only_mask[..., 0], only_mask[..., 2])
+
+
+def test_existing_transparency_is_kept():
+    rgba = photo()
+    rgba[0, 1, 3] = 128
+    assert compose(rgba, np.full((2, 2), 255, np.uint8), "foreground")[0, 1, 3] == 128
+    assert compose(rgba, np.full((2, 2), 128, np.uint8), "foreground")[0, 1, 3] == 64
+
+
+def test_flatten_blends_over_white():
+    rgba = np.array([[[0, 0, 0, 0], [0, 0, 0, 255], [100, 0, 200, 128]]], np.uint8)
+    assert flatten(rgba).tolist() == [[[255, 255, 255, 255], [0, 0, 0, 255], [177, 127, 227, 255]]]
