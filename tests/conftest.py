@@ -34,10 +34,24 @@ def images() -> Path:
 
 
 @pytest.fixture(scope="session")
-def native():
+def run():
+    """Run a coroutine to completion: run(coroutine) -> its result.
+
+    On an event loop of its own, on a thread, since Playwright's sync API holds the main one.
+    """
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield lambda coroutine: asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def native(run):
     """Run a coroutine of a shared native Remover: native(lambda r: r.remove(...))."""
     remover = Remover(NativeHost())
-    return lambda make: asyncio.run(make(remover))
+    return lambda make: run(make(remover))
 
 
 def rgba_of(data: bytes) -> np.ndarray:
@@ -90,6 +104,9 @@ class App:
     def submit(self, files: list) -> list[dict]:
         """Put files (paths or {name, mimeType, buffer}) in the picker; return one dict per card, in order."""
         before = self.page.locator(".card").count()
+        # Playwright takes paths or buffers, not both: send everything as buffers.
+        files = [{"name": f.name, "mimeType": "image/" + f.suffix.lstrip(".").replace("jpg", "jpeg"),
+                  "buffer": f.read_bytes()} if isinstance(f, Path) else f for f in files]
         self.page.set_input_files("#files", files)
         total = before + len(files)
         self.page.wait_for_function(

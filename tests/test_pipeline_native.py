@@ -86,15 +86,13 @@ def test_sessions_are_reused_and_released(images, native):
     assert native(scenario) == (["u2netp"], [], [])
 
 
-def test_missing_model_file_is_a_model_load_error(images, tmp_path):
-    import asyncio
-
+def test_missing_model_file_is_a_model_load_error(images, run, tmp_path):
     from bgremove import Remover
     from bgremove.hosts.native import NativeHost
 
     remover = Remover(NativeHost(models_dir=tmp_path))
     with pytest.raises(BgRemoveError) as caught:
-        asyncio.run(remover.remove((images / "coffee.png").read_bytes(), {"model": "u2netp"}))
+        run(remover.remove((images / "coffee.png").read_bytes(), {"model": "u2netp"}))
     assert caught.value.code == "model_load_failed" and "build.py" in caught.value.message
 
 

@@ -1,0 +1,100 @@
+"""The real page in Chromium: files in the picker, PNGs out of the cards (u2netp)."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import rgba_of
+
+pytestmark = pytest.mark.browser
+
+
+def test_engine_is_cross_origin_isolated_with_threads(app):
+    assert app.page.evaluate("crossOriginIsolated") is True
+    threads = app.page.evaluate("navigator.hardwareConcurrency")
+    assert f"{threads} threads" in app.page.text_content("#engine")
+
+
+def test_model_selector_shows_sizes_and_licences(app):
+    labels = app.page.locator("#model option").all_text_contents()
+    assert len(labels) == 3
+    assert any("AGPL-3.0" in label and "88 MB" in label for label in labels)
+    assert any("Apache-2.0" in label for label in labels)
+    assert app.page.input_value("#model") == "u2netp", "?model= preselects"
+
+
+def test_a_photo_comes_back_with_a_transparent_background(app, images):
+    [card] = app.submit([images / "coffee.png"])
+    assert card["state"] == "done", card["status"]
+    assert card["bytes"][:8] == b"\x89PNG\r\n\x1a\n" and card["filename"] == "coffee-foreground.png"
+    out, source = rgba_of(card["bytes"]), rgba_of((images / "coffee.png").read_bytes())
+    assert out.shape == source.shape
+    alpha = out[..., 3]
+    assert alpha[200, 300] > 240, "the cup is kept"
+    assert max(alpha[0, 0], alpha[0, -1], alpha[-1, 0], alpha[-1, -1]) < 20, "the table is removed"
+    # The canvas stores premultiplied alpha, so colours survive to within one level where alpha is high.
+    solid = alpha >= 200
+    difference = np.abs(out[solid][:, :3].astype(int) - source[solid][:, :3])
+    assert solid.mean() > 0.3 and difference.max() <= 1, "colours untouched"
+    assert "u2netp on wasm" in card["meta"]
+
+
+def test_bad_files_fail_on_their_own_card_and_the_next_image_works(app, images):
+    data = (images / "coffee.png").read_bytes()
+    cards = app.submit([
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just some text"},
+        {"name": "empty.png", "mimeType": "image/png", "buffer": b""},
+        {"name": "broken.png", "mimeType": "image/png", "buffer": data[: len(data) // 3]},
+        images / "astronaut.png",
+    ])
+    assert [c["error_code"] for c in cards[:3]] == ["not_an_image", "empty_input", "corrupt_image"]
+    assert "not an image" in cards[0]["status"] and "empty" in cards[1]["status"]
+    assert cards[3]["state"] == "done"
+    assert rgba_of(cards[3]["bytes"]).shape == (512, 512, 4)
+
+
+def test_mask_and_background_outputs_in_other_formats(app, images):
+    app.set(output="mask", format="webp")
+    [mask] = app.submit([images / "coffee.png"])
+    app.set(output="background", format="jpeg", quality=0.8)
+    [background] = app.submit([images / "coffee.png"])
+    app.set(output="foreground", format="png")
+    assert mask["bytes"][8:12] == b"WEBP" and mask["filename"].endswith(".webp")
+    grey = rgba_of(mask["bytes"])
+    assert grey[200, 300, 0] > 200 and grey[0, 0, 0] < 40 and np.all(grey[..., 3] == 255)
+    assert background["bytes"][:3] == b"\xff\xd8\xff"
+    flat = rgba_of(background["bytes"])
+    assert flat[200, 300, :3].min() > 230, "the cup's place is white in a JPEG"
+
+
+def test_exif_orientation_is_applied(app, images):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.open(images / "coffee.png").convert("RGB").save(buffer, "JPEG", exif=exif.tobytes())
+    [card] = app.submit([{"name": "rotated.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}])
+    assert rgba_of(card["bytes"]).shape == (600, 400, 4)
+
+
+def test_embedding_client_reports_errors_and_releases_sessions(app):
+    """The same worker through static/client.js, as another site would use it."""
+    result = app.page.evaluate("""async () => {
+        const { BackgroundRemover } = await import("./static/client.js");
+        const remover = new BackgroundRemover();
+        await remover.ready;
+        const canvas = new OffscreenCanvas(64, 48);
+        const context = canvas.getContext("2d");
+        context.fillStyle = "#3a6"; context.fillRect(0, 0, 64, 48);
+        context.fillStyle = "#d22"; context.fillRect(20, 12, 24, 24);
+        const photo = await canvas.convertToBlob();
+        let error;
+        try { await remover.remove(new TextEncoder().encode("no image"), { model: "u2netp" }); }
+        catch (e) { error = [e.name, e.code]; }
+        const { blob, meta } = await remover.remove(photo, { model: "u2netp" });
+        const released = [await remover.release("u2netp"), await remover.release()];
+        remover.terminate();
+        return { error, type: blob.type, size: [meta.width, meta.height], released };
+    }""")
+    assert result == {"error": ["RemovalError", "not_an_image"], "type": "image/png", "size": [64, 48],
+                      "released": [["u2netp"], []]}
