@@ -63,20 +63,28 @@ function addCard(file) {
   card.innerHTML = `
     <h2></h2>
     <div class="pair">
-      <figure><img class="original" alt="Original"><figcaption>Original</figcaption></figure>
-      <figure><div class="checker"><img class="result" alt="Result"></div><figcaption>Result</figcaption></figure>
+      <figure><img class="original" alt=""><figcaption>Original</figcaption></figure>
+      <figure class="output"><div class="checker"><img class="result" alt=""></div><figcaption>Result</figcaption></figure>
     </div>
     <p class="status">Waiting…</p>
     <progress max="1" value="0"></progress>
     <p class="meta"></p>`;
   card.querySelector("h2").textContent = file.name || "Pasted image";
-  card.querySelector(".original").src = URL.createObjectURL(file);
-  $("results").prepend(card);
+  const original = card.querySelector(".original");
+  original.alt = `Original: ${file.name || "pasted image"}`;
+  original.addEventListener("error", () => original.replaceWith(noPreview()));
+  original.src = URL.createObjectURL(file);
   return card;
 }
 
-async function process(file) {
-  const card = addCard(file);
+function noPreview() {
+  const box = document.createElement("div");
+  box.className = "no-preview";
+  box.textContent = "No preview";
+  return box;
+}
+
+async function process(file, card) {
   const status = card.querySelector(".status");
   const bar = card.querySelector("progress");
   const options = currentOptions();
@@ -88,7 +96,9 @@ async function process(file) {
       if (stage !== "download") bar.removeAttribute("value");
     });
     const url = URL.createObjectURL(blob);
-    card.querySelector(".result").src = url;
+    const result = card.querySelector(".result");
+    result.alt = `Result: ${options.output}`;
+    result.src = url;
     const link = document.createElement("a");
     link.className = "download";
     link.href = url;
@@ -109,8 +119,11 @@ async function process(file) {
 
 const sum = (timings) => Object.values(timings).reduce((a, b) => a + b, 0);
 
+// A batch goes on top, in the order it was given, and is processed in that order.
 function accept(files) {
-  for (const file of files) process(file);
+  const cards = files.map(addCard);
+  $("results").prepend(...cards);
+  files.forEach((file, i) => process(file, cards[i]));
 }
 
 const dropzone = $("dropzone");

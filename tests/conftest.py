@@ -112,8 +112,8 @@ class App:
         self.page.wait_for_function(
             f"document.querySelectorAll('.card[data-state=done], .card[data-state=error]').length >= {total}",
             timeout=RESULT_TIMEOUT_MS)
-        cards = self.page.locator(".card").all()[: len(files)]  # newest first
-        return [self._read(card) for card in reversed(cards)]
+        cards = self.page.locator(".card").all()[: len(files)]  # the newest batch is on top, in order
+        return [self._read(card) for card in cards]
 
     def _read(self, card) -> dict:
         result = {"state": card.get_attribute("data-state"), "status": card.locator(".status").text_content(),

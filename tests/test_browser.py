@@ -54,6 +54,16 @@ def test_bad_files_fail_on_their_own_card_and_the_next_image_works(app, images):
     assert rgba_of(cards[3]["bytes"]).shape == (512, 512, 4)
 
 
+def test_tiff_decodes_through_pillow_and_heic_is_reported_unsupported(app, images):
+    buffer = io.BytesIO()
+    Image.open(images / "coffee.png").save(buffer, "TIFF")
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
+    tiff, fake = app.submit([{"name": "cup.tiff", "mimeType": "image/tiff", "buffer": buffer.getvalue()},
+                             {"name": "phone.heic", "mimeType": "image/heic", "buffer": heic}])
+    assert tiff["state"] == "done" and rgba_of(tiff["bytes"])[0, 0, 3] < 20
+    assert fake["error_code"] == "unsupported_format" and "HEIC" in fake["status"]
+
+
 def test_mask_and_background_outputs_in_other_formats(app, images):
     app.set(output="mask", format="webp")
     [mask] = app.submit([images / "coffee.png"])
@@ -91,10 +101,12 @@ def test_embedding_client_reports_errors_and_releases_sessions(app):
         let error;
         try { await remover.remove(new TextEncoder().encode("no image"), { model: "u2netp" }); }
         catch (e) { error = [e.name, e.code]; }
-        const { blob, meta } = await remover.remove(photo, { model: "u2netp" });
+        const stages = new Set();
+        const { blob, meta } = await remover.remove(photo, { model: "u2netp" }, (stage) => stages.add(stage));
         const released = [await remover.release("u2netp"), await remover.release()];
         remover.terminate();
-        return { error, type: blob.type, size: [meta.width, meta.height], released };
+        return { error, type: blob.type, size: [meta.width, meta.height], released, stages: [...stages] };
     }""")
     assert result == {"error": ["RemovalError", "not_an_image"], "type": "image/png", "size": [64, 48],
-                      "released": [["u2netp"], []]}
+                      "released": [["u2netp"], []],
+                      "stages": ["decode", "model", "download", "preprocess", "inference", "postprocess", "encode"]}

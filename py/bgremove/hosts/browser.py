@@ -17,6 +17,8 @@ from ..pipeline import Progress, Remover
 
 # Formats the browser cannot decode itself but Pillow can.
 _PILLOW_ONLY = ("tiff",)
+# Formats only some browsers decode (HEIC: Safari; AVIF: most), so a failure means "unsupported here".
+_MAYBE_UNSUPPORTED = ("heic", "avif", "ico")
 
 
 def _js(value):
@@ -36,9 +38,12 @@ class BrowserHost:
         try:
             bitmap = await createImageBitmap(blob, _js({"imageOrientation": "from-image", "premultiplyAlpha": "none"}))
         except JsException as error:
+            if fmt in _MAYBE_UNSUPPORTED:
+                raise BgRemoveError(errors.UNSUPPORTED_FORMAT,
+                                    f"This browser cannot decode {fmt.upper()} images; use PNG, JPEG or WebP.") from None
             raise BgRemoveError(errors.CORRUPT_IMAGE,
-                                f"The {fmt.upper()} file could not be decoded: it is damaged, truncated or "
-                                f"a variant this browser does not read ({error.message}).") from None
+                                f"The {fmt.upper()} file could not be decoded: it is damaged or truncated "
+                                f"({error.message}).") from None
         width, height = bitmap.width, bitmap.height
         canvas = OffscreenCanvas.new(width, height)
         context = canvas.getContext("2d", _js({"willReadFrequently": True}))
