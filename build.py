@@ -237,6 +237,11 @@ def build_models() -> list[dict]:
             write_if_changed(target, data)
         listing.append({"id": model_id, "file": model["file"], "bytes": model["bytes"], "sha256": model["sha256"],
                         "licence": model["licence"], "label": model["label"]})
+    notice = ["# Model weights and their licences", ""] + [
+        f"- `{m['file']}`: {m['label']}, licence {m['licence']}, "
+        f"from {LOCK['downloads'][m['from']]['registry']} `{LOCK['downloads'][m['from']]['spec']}`"
+        for m in LOCK["models"].values()]
+    write_if_changed(VENDOR / "models" / "LICENCES.md", ("\n".join(notice) + "\n").encode())
     return listing
 
 
