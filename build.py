@@ -3,6 +3,7 @@
 
     python3 build.py serve [--port N]   build if needed, then serve the app on 127.0.0.1
     python3 build.py test [pytest args] build if needed, then run every test
+    python3 build.py eval [args]        score mask quality (python3 build.py eval --help)
     python3 build.py build              only build
 
 Standard library only at the top level: everything else (pytest, Playwright,
@@ -377,9 +378,15 @@ def main(argv: list[str]) -> int:
     serve_parser = commands.add_parser("serve", help="build if needed, then serve on 127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
     commands.add_parser("test", help="build if needed, then run every test (extra arguments go to pytest)")
+    commands.add_parser("eval", help="score mask quality on ../shared/evalset, or cut out --images DIR into --out DIR"
+                                     " (see python3 build.py eval --help)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "test":
         return test(rest)
+    if args.command == "eval":
+        python = ensure_venv()
+        build()
+        return subprocess.run([str(python), "-m", "bgremove.evaluation", *rest], cwd=ROOT).returncode
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "build":

@@ -28,7 +28,7 @@ async function setUp() {
     `. Runtime: Pyodide ${build.pyodide.version} (MPL-2.0), onnxruntime-web ${build.onnxruntime_web.version} (MIT).`;
   preselect("model", params.get("model"));
   preselect("device", params.get("device"));
-  for (const id of ["output", "format", "quality"]) preselect(id, params.get(id));
+  for (const id of ["preset", "output", "format", "quality"]) preselect(id, params.get(id));
 }
 
 function preselect(id, value) {
@@ -49,6 +49,7 @@ function showEngine(text, isError = false) {
 function currentOptions() {
   return {
     model: $("model").value,
+    preset: $("preset").value,
     output: $("output").value,
     format: $("format").value,
     quality: Number($("quality").value),

@@ -33,8 +33,9 @@ def test_a_photo_comes_back_with_a_transparent_background(app, images):
     alpha = out[..., 3]
     assert alpha[200, 300] > 240, "the cup is kept"
     assert max(alpha[0, 0], alpha[0, -1], alpha[-1, 0], alpha[-1, -1]) < 20, "the table is removed"
-    # The canvas stores premultiplied alpha, so colours survive to within one level where alpha is high.
-    solid = alpha >= 200
+    # Colours are re-estimated only where alpha < 0.98, and the canvas stores premultiplied alpha,
+    # so above that colours survive to within one level.
+    solid = alpha >= 251
     difference = np.abs(out[solid][:, :3].astype(int) - source[solid][:, :3])
     assert solid.mean() > 0.3 and difference.max() <= 1, "colours untouched"
     assert "u2netp on wasm" in card["meta"]

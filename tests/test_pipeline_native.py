@@ -20,8 +20,16 @@ def test_cutout_of_a_real_photo(images, native):
     alpha = out[..., 3]
     assert alpha[200, 300] > 240, "the cup is kept"
     assert max(alpha[0, 0], alpha[0, -1], alpha[-1, 0], alpha[-1, -1]) < 20, "the table is removed"
-    assert np.array_equal(out[..., :3], source[..., :3]), "colours are untouched"
+    opaque = alpha == 255
+    assert np.array_equal(out[opaque][:, :3], source[opaque][:, :3]), "the subject's colours are untouched"
     assert set(result.timings) == {"decode", "model", "preprocess", "inference", "postprocess", "encode"}
+
+
+def test_fast_preset_is_the_reference_pipeline(images, native):
+    """fast = squash, the reference's bilinear, the photo's own colours: every RGB value unchanged."""
+    data = (images / "coffee.png").read_bytes()
+    out = rgba_of(native(lambda r: r.remove(data, {"model": "u2netp", "preset": "fast"})).image)
+    assert np.array_equal(out[..., :3], rgba_of(data)[..., :3])
 
 
 def test_outputs_and_formats(images, native):

@@ -1,7 +1,8 @@
 import numpy as np
 
 from bgremove.models import MODELS
-from bgremove.postprocess import compose, flatten, mask_from_output, mask_to_image
+from bgremove.postprocess import alpha_for_photo, compose, flatten, mask_from_output
+from bgremove.preprocess import model_input
 
 ISNET, U2NETP = MODELS["isnet-medium"], MODELS["u2netp"]
 
@@ -26,10 +27,34 @@ def test_constant_output_gives_empty_mask():
 
 
 def test_mask_is_resized_back_to_the_photo():
+    rgba = np.zeros((200, 300, 4), np.uint8)
     mask = np.zeros((1024, 1024), np.uint8)
     mask[:, 512:] = 255
-    full = mask_to_image(mask, 300, 200, ISNET)
-    assert full.shape == (200, 300) and full[0, 0] == 0 and full[0, 299] == 255
+    full = alpha_for_photo(mask, model_input(rgba, ISNET), rgba, ISNET, "bilinear")
+    assert full.shape == (200, 300) and full[0, 0] == 0 and full[0, 299] == 1
+
+
+def test_letterboxed_mask_is_cropped_before_resizing():
+    rgba = np.zeros((100, 300, 4), np.uint8)
+    prepared = model_input(rgba, ISNET, "letterbox")
+    mask = np.zeros((1024, 1024), np.uint8)
+    mask[341:682, 512:] = 255  # right half of the photo's band; the padding says nothing
+    full = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")
+    assert full.shape == (100, 300) and full[:, :140].max() == 0 and full[:, 160:].min() == 1
+
+
+def test_guided_upsampling_snaps_the_edge_to_the_photo():
+    # A 3000 px wide photo, sharp edge at column 1500; the 1024 px mask has it blurred over 4 model pixels.
+    rgba = np.zeros((40, 3000, 4), np.uint8)
+    rgba[:, 1500:, :3] = 255
+    prepared = model_input(rgba, ISNET)
+    soft = np.clip((np.arange(1024) - 510) / 4, 0, 1)
+    mask = np.tile(np.rint(soft * 255).astype(np.uint8), (1024, 1))
+    plain = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")[20]
+    guided = alpha_for_photo(mask, prepared, rgba, ISNET, "guided")[20]
+    assert np.abs(np.diff(plain)).max() < 0.1, "bilinear spreads the edge over a dozen pixels"
+    assert guided[1500] - guided[1499] > 0.5, "guided puts the step where the photo's edge is"
+    assert guided[:1450].max() < 0.01 and guided[1550:].min() > 0.99, "away from the edge nothing changes"
 
 
 def photo():

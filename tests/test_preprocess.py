@@ -7,7 +7,7 @@ from bgremove.preprocess import model_input
 def test_isnet_normalisation_is_pixel_minus_128_over_256():
     rgba = np.zeros((4, 4, 4), np.uint8)
     rgba[..., 0], rgba[..., 1], rgba[..., 2], rgba[..., 3] = 0, 128, 255, 9  # alpha is ignored
-    tensor = model_input(rgba, MODELS["isnet-medium"])
+    tensor = model_input(rgba, MODELS["isnet-medium"]).tensor
     assert tensor.shape == (1, 3, 1024, 1024) and tensor.dtype == np.float32
     assert np.all(tensor[0, 0] == -0.5) and np.all(tensor[0, 1] == 0.0) and np.all(tensor[0, 2] == 0.49609375)
 
@@ -15,7 +15,7 @@ def test_isnet_normalisation_is_pixel_minus_128_over_256():
 def test_isnet_input_is_nchw_of_the_squashed_photo():
     rgba = np.zeros((2, 8, 4), np.uint8)
     rgba[:, :4, 0] = 255  # left half red, a wide photo squashed to a square
-    tensor = model_input(rgba, MODELS["isnet-small"])
+    tensor = model_input(rgba, MODELS["isnet-small"]).tensor
     assert np.all(tensor[0, 0, :, :384] == 127 / 256) and np.all(tensor[0, 0, :, 512:] == -0.5)
     assert np.all(tensor[0, 1:] == -0.5)
 
@@ -23,12 +23,28 @@ def test_isnet_input_is_nchw_of_the_squashed_photo():
 def test_u2netp_uses_imagenet_statistics_on_image_over_max():
     rgba = np.zeros((10, 10, 4), np.uint8)
     rgba[..., :3] = 200  # max is 200, so every pixel becomes 1.0 before mean/std
-    tensor = model_input(rgba, MODELS["u2netp"])
+    tensor = model_input(rgba, MODELS["u2netp"]).tensor
     assert tensor.shape == (1, 3, 320, 320)
     expected = [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225]
     np.testing.assert_allclose(tensor[0, :, 160, 160], expected, rtol=1e-6)
 
 
 def test_black_image_does_not_divide_by_zero():
-    tensor = model_input(np.zeros((5, 5, 4), np.uint8), MODELS["u2netp"])
+    tensor = model_input(np.zeros((5, 5, 4), np.uint8), MODELS["u2netp"]).tensor
     assert np.all(np.isfinite(tensor))
+
+
+def test_letterbox_keeps_the_aspect_ratio_and_pads_with_zero():
+    rgba = np.full((100, 300, 4), 255, np.uint8)  # a white 3:1 panorama
+    prepared = model_input(rgba, MODELS["isnet-medium"], "letterbox")
+    p = prepared.placement
+    assert (p.x, p.y, p.width, p.height) == (0, 341, 1024, 341) and prepared.photo.shape == (341, 1024, 3)
+    tensor = prepared.tensor[0]
+    assert np.all(tensor[:, :341] == 0) and np.all(tensor[:, 682:] == 0), "padding normalises to zero"
+    assert np.all(tensor[:, 341:682] == 127 / 256)
+
+
+def test_u2netp_letterbox_padding_is_the_imagenet_mean():
+    rgba = np.full((50, 20, 4), 255, np.uint8)
+    tensor = model_input(rgba, MODELS["u2netp"], "letterbox").tensor[0]
+    np.testing.assert_allclose(tensor[:, 5, 5], 0, atol=0.01)

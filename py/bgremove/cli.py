@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .errors import BgRemoveError
 from .models import DEFAULT_MODEL, MODELS
-from .options import FORMATS, Options
+from .options import DEFAULT_PRESET, FORMATS, PRESETS, Options
 from .pipeline import Remover
 from .postprocess import OUTPUTS
 
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--out", type=Path,
                         help="output file (one input) or folder (several); default: <name>.out.<ext> beside each input")
     parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+                        help="fast: the reference pipeline; balanced: refined edges and colours; best")
     parser.add_argument("--output", default="foreground", choices=OUTPUTS, help="what to keep")
     parser.add_argument("--format", choices=sorted(FORMATS), help="default: from the output name, else png")
     parser.add_argument("--quality", type=float, default=0.9, help="0..1, for webp and jpeg")
@@ -38,8 +40,8 @@ async def _run(args) -> int:
         target = _target(args, source)
         fmt = args.format or _format_of(target) or "png"
         try:
-            options = Options.parse({"model": args.model, "output": args.output, "format": fmt,
-                                     "quality": args.quality})
+            options = Options.parse({"model": args.model, "preset": args.preset, "output": args.output,
+                                     "format": fmt, "quality": args.quality})
             result = await remover.remove(source.read_bytes(), options)
         except (BgRemoveError, OSError) as error:
             failures += 1

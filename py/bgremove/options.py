@@ -7,11 +7,20 @@ from dataclasses import dataclass, fields
 from . import errors
 from .errors import BgRemoveError
 from .models import DEFAULT_MODEL, MODELS
-from .postprocess import OUTPUTS
+from .postprocess import FOREGROUND_METHODS, OUTPUTS, UPSAMPLE_METHODS
+from .preprocess import RESIZE_POLICIES
 
 FORMATS = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 # "auto" picks the best device the host has; today every host has exactly one.
 DEVICES = ("auto", "wasm", "cpu")
+# Quality presets: what each sets, unless the request sets that knob itself.
+# fast is the reference pipeline exactly (squash, its bilinear, the photo's colours).
+PRESETS = {
+    "fast": {"resize": "squash", "upsample": "bilinear", "foreground": "photo"},
+    "balanced": {"resize": "squash", "upsample": "guided", "foreground": "estimate"},
+    "best": {"resize": "squash", "upsample": "guided", "foreground": "estimate"},
+}
+DEFAULT_PRESET = "balanced"
 
 
 @dataclass(frozen=True)
@@ -21,6 +30,14 @@ class Options:
     format: str = "png"          # png | webp | jpeg
     quality: float = 0.9         # 0..1, for webp and jpeg
     device: str = "auto"
+    preset: str = DEFAULT_PRESET
+    resize: str | None = None      # squash | letterbox (default: the preset's)
+    upsample: str | None = None    # bilinear | guided | guided-band
+    foreground: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
+
+    def knob(self, name: str) -> str:
+        """A refinement setting: the request's own, else its preset's."""
+        return getattr(self, name) or PRESETS[self.preset][name]
 
     @property
     def mime(self) -> str:
@@ -46,6 +63,11 @@ class Options:
         _one_of("output", self.output, OUTPUTS)
         _one_of("format", self.format, FORMATS)
         _one_of("device", self.device, DEVICES)
+        _one_of("preset", self.preset, PRESETS)
+        for name, allowed in (("resize", RESIZE_POLICIES), ("upsample", UPSAMPLE_METHODS),
+                              ("foreground", FOREGROUND_METHODS)):
+            if getattr(self, name) is not None:
+                _one_of(name, getattr(self, name), allowed)
         if isinstance(self.quality, bool) or not isinstance(self.quality, (int, float)) or not 0 <= self.quality <= 1:
             raise _bad(f"Option 'quality' must be a number from 0 to 1, not {self.quality!r}.")
 

@@ -130,18 +130,21 @@ class Remover:
         with clock("model"):
             session = await self.session(opts.model, report)
         with clock("preprocess"):
-            tensor = preprocess.model_input(rgba, spec)
+            prepared = preprocess.model_input(rgba, spec, opts.knob("resize"))
         with clock("inference"):
             try:
-                raw = await self.host.infer(session, spec, tensor)
+                raw = await self.host.infer(session, spec, prepared.tensor)
             except BgRemoveError:
                 raise
             except Exception as error:
                 raise BgRemoveError(errors.INFERENCE_FAILED, f"Inference with {spec.id} failed: {error}") from error
         with clock("postprocess"):
             mask = postprocess.mask_from_output(raw, spec)
-            mask = postprocess.mask_to_image(mask, width, height, spec)
-            out = postprocess.compose(rgba, mask, opts.output)
+            alpha = postprocess.alpha_for_photo(mask, prepared, rgba, spec, opts.knob("upsample"))
+            colour = None
+            if opts.output == "foreground":
+                colour = postprocess.foreground_colour(rgba, alpha, opts.knob("foreground"))
+            out = postprocess.compose(rgba, postprocess.to_uint8(alpha), opts.output, colour)
             if opts.format == "jpeg":
                 out = postprocess.flatten(out)
         with clock("encode"):

@@ -1,12 +1,17 @@
-"""From the model's raw output to the final RGBA image."""
+"""From the model's raw output to the final RGBA image: mask, alpha at full size, colour, outputs."""
 from __future__ import annotations
 
 import numpy as np
 
+from .foreground import estimate_foreground
 from .models import ModelSpec
+from .preprocess import ModelInput
+from .refine import refine_in_band
 from .resize import resize
 
 OUTPUTS = ("foreground", "background", "mask")
+UPSAMPLE_METHODS = ("bilinear", "guided")
+FOREGROUND_METHODS = ("photo", "estimate")
 
 
 def mask_from_output(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
@@ -23,16 +28,38 @@ def mask_from_output(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return np.clip(np.trunc(scaled), 0, 255).astype(np.uint8)
 
 
-def mask_to_image(mask: np.ndarray, width: int, height: int, spec: ModelSpec) -> np.ndarray:
-    """(S, S) uint8 mask -> (height, width) uint8, with the model's resampler."""
-    return resize(mask, width, height, spec.resize)
+def alpha_for_photo(mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray, spec: ModelSpec,
+                    upsample: str) -> np.ndarray:
+    """(S, S) uint8 mask -> (H, W) float32 alpha in 0..1 for the (H, W, 4) photo.
+
+    The photo's part of the square is cropped out and brought to full size with
+    the model's own resampler (the reference pipeline, to the bit in squash
+    mode); "guided" then re-estimates the uncertain band from the photo itself.
+    """
+    p = model_input.placement
+    crop = mask[p.y:p.y + p.height, p.x:p.x + p.width]
+    height, width = rgba.shape[:2]
+    alpha = resize(crop, width, height, spec.resize).astype(np.float32) / 255
+    if upsample == "guided":
+        alpha = refine_in_band(alpha, crop.astype(np.float32) / 255, model_input.photo, rgba)
+    return alpha
 
 
-def compose(rgba: np.ndarray, mask: np.ndarray, output: str) -> np.ndarray:
+def to_uint8(alpha: np.ndarray) -> np.ndarray:
+    return np.rint(alpha * 255).astype(np.uint8)
+
+
+def foreground_colour(rgba: np.ndarray, alpha: np.ndarray, method: str) -> np.ndarray | None:
+    """The colour for the cut-out's pixels: None keeps the photo's, "estimate" removes the old background."""
+    return estimate_foreground(rgba, alpha) if method == "estimate" else None
+
+
+def compose(rgba: np.ndarray, mask: np.ndarray, output: str, colour: np.ndarray | None = None) -> np.ndarray:
     """Apply a (H, W) uint8 mask to an (H, W, 4) uint8 photo.
 
-    foreground: the photo with alpha = mask (times any alpha the photo had);
-    background: the same with the mask inverted; mask: the mask as opaque grey.
+    foreground: the photo (or `colour`, (H, W, 3) uint8) with alpha = mask,
+    times any alpha the photo had; background: the photo with the mask
+    inverted; mask: the mask as opaque grey.
     """
     if output == "mask":
         out = np.empty_like(rgba)
@@ -41,6 +68,8 @@ def compose(rgba: np.ndarray, mask: np.ndarray, output: str) -> np.ndarray:
         return out
     alpha = mask if output == "foreground" else 255 - mask
     out = rgba.copy()
+    if output == "foreground" and colour is not None:
+        out[..., :3] = colour
     if rgba[..., 3].min() < 255:
         alpha = (alpha.astype(np.uint16) * rgba[..., 3] + 127) // 255
     out[..., 3] = alpha

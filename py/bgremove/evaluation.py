@@ -1,0 +1,201 @@
+"""Score the pipeline's variants on a set with ground-truth alpha, or cut out a folder of images.
+
+    python3 build.py eval                          # every variant on ../shared/evalset, table to docs/eval.md
+    python3 build.py eval --images DIR --out DIR [--preset P] [--model M]
+
+Runs under CPython with the native host. The model's raw output depends only
+on the model and its input tensor, so it is cached on disk and variants that
+differ after inference cost no second inference.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import hashlib
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import metrics
+from .hosts.native import NativeHost
+from .models import DEFAULT_MODEL, MODELS
+from .options import DEFAULT_PRESET, PRESETS, Options
+from .pipeline import Remover
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SET = ROOT.parent / "shared" / "evalset"
+DEFAULT_REPORT = ROOT / "docs" / "eval.md"
+CACHE = Path(os.environ.get("BGREMOVE_CACHE", Path.home() / ".cache" / "bgremove")) / "eval-outputs"
+
+# The variants compared, each a set of options; "squash + bilinear" is the reference pipeline.
+VARIANTS = {
+    "squash + bilinear (reference, fast)": {"preset": "fast"},
+    "letterbox + bilinear": {"preset": "fast", "resize": "letterbox"},
+    "squash + guided": {"preset": "fast", "upsample": "guided"},
+    "letterbox + guided": {"preset": "fast", "resize": "letterbox", "upsample": "guided"},
+    "squash + guided + colour estimate": {"preset": "fast", "upsample": "guided", "foreground": "estimate"},
+    **{f"preset {name}": {"preset": name} for name in PRESETS if name != "fast"},
+}
+COLUMNS = ("mae", "mse", "sad", "grad", "edge_mae", "iou", "colour")
+
+
+class CachedInferenceHost(NativeHost):
+    """The native host with inference results kept on disk, keyed by model and input tensor."""
+
+    last_inference = 0.0  # seconds the latest inference took when it actually ran
+
+    async def infer(self, session, spec, tensor):
+        key = hashlib.sha256(f"{spec.id}/{spec.file}".encode() + tensor.tobytes()).hexdigest()[:32]
+        path = CACHE / f"{key}.npz"
+        if path.exists():
+            with np.load(path) as stored:
+                self.last_inference = float(stored["seconds"])
+                return stored["output"]
+        start = time.perf_counter()
+        output = await super().infer(session, spec, tensor)
+        self.last_inference = time.perf_counter() - start
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.savez(path, output=output, seconds=self.last_inference)
+        return output
+
+
+def load_set(folder: Path) -> list[dict]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return manifest["items"]
+
+
+def read_rgba(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGBA"))
+
+
+def read_grey(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"), np.float32) / 255
+
+
+async def score(folder: Path, model: str, variants: dict[str, dict]) -> dict[str, list[dict]]:
+    host = CachedInferenceHost()
+    remover = Remover(host)
+    items = load_set(folder)
+    rows: dict[str, list[dict]] = {name: [] for name in variants}
+    for item in items:
+        data = (folder / item["image"]).read_bytes()
+        truth = read_grey(folder / item["gt"])
+        true_colour = read_rgba((folder / item["fg"]).read_bytes())[..., :3]
+        for name, options in variants.items():
+            result = await remover.remove(data, {**options, "model": model})
+            out = read_rgba(result.image)
+            alpha = out[..., 3].astype(np.float32) / 255
+            row = metrics.all_metrics(alpha, truth)
+            row["colour"] = metrics.colour_error(out[..., :3], true_colour, truth)
+            row["seconds"] = sum(v for k, v in result.timings.items() if k not in ("model", "inference"))
+            row["inference"] = host.last_inference
+            row.update(id=item["id"], bucket=item["bucket"], source=item["source"].split("+")[0])
+            rows[name].append(row)
+        print(f"  {item['id']}", file=sys.stderr, flush=True)
+    return rows
+
+
+def _mean(rows: list[dict], key: str) -> float:
+    return statistics.fmean(r[key] for r in rows) if rows else float("nan")
+
+
+def table(rows: dict[str, list[dict]], group: str | None = None) -> str:
+    """A markdown table: one line per variant (and per group value, if grouping)."""
+    header = ["variant"] + ([group] if group else []) + [*COLUMNS, "n", "post-inference s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, results in rows.items():
+        groups = sorted({r[group] for r in results}) if group else [None]
+        for value in groups:
+            subset = [r for r in results if group is None or r[group] == value]
+            cells = [name] + ([value] if group else [])
+            cells += [f"{_mean(subset, c):.4f}" if c not in ("sad", "grad") else f"{_mean(subset, c):.2f}"
+                      for c in COLUMNS]
+            cells += [str(len(subset)), f"{_mean(subset, 'seconds'):.2f}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def relative(rows: dict[str, list[dict]], name: str, baseline: str) -> str:
+    parts = []
+    for column in ("mae", "sad", "edge_mae", "grad", "colour"):
+        base, value = _mean(rows[baseline], column), _mean(rows[name], column)
+        parts.append(f"{column} {100 * (value - base) / base:+.1f}%")
+    return ", ".join(parts)
+
+
+def report(rows: dict[str, list[dict]], model: str, folder: Path) -> str:
+    baseline = next(iter(rows))
+    inference = statistics.fmean(r["inference"] for r in rows[baseline])
+    text = [
+        f"# Mask quality on the evaluation set\n",
+        f"Written by `python3 build.py eval` on {datetime.date.today()} ({platform.machine()}, "
+        f"{os.cpu_count()} cores), model `{model}`, {len(rows[baseline])} images from `{folder.name}/` "
+        f"(composites with exact alpha; see its PROVENANCE.md). Native onnxruntime inference averaged "
+        f"{inference:.2f} s per image; the last column is the time of everything else.\n",
+        "Metrics (alpha in 0..1): MAE, MSE, SAD (thousands), gradient error (thousands, sigma 1.4), "
+        f"edge_mae = MAE within {metrics.EDGE_BAND_RADIUS} px of the true edge, IoU at 0.5, colour = mean "
+        "|RGB - true foreground RGB| (0..1) over the truly semi-transparent pixels, weighted by their alpha. "
+        "Lower is better except IoU.\n",
+        f"Default preset: `{DEFAULT_PRESET}` = {PRESETS[DEFAULT_PRESET]}.\n",
+        "## Overall\n", table(rows), "",
+        f"`preset {DEFAULT_PRESET}` against the reference: {relative(rows, f'preset {DEFAULT_PRESET}', baseline)}.\n"
+        if f"preset {DEFAULT_PRESET}" in rows else "",
+        "## By aspect-ratio bucket\n", table(rows, "bucket"), "",
+        "## By source of the foreground\n",
+        "The `rembg` foregrounds were cut out with u2net and the `gfm`/`p3m` ones with those models: "
+        "a model of the same family has an edge there.\n", table(rows, "source"), "",
+    ]
+    return "\n".join(text)
+
+
+async def cut_out_folder(images: Path, out: Path, preset: str, model: str) -> int:
+    remover = Remover(NativeHost())
+    out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for path in sorted(p for p in images.iterdir() if p.is_file()):
+        try:
+            result = await remover.remove(path.read_bytes(), {"preset": preset, "model": model})
+        except Exception as error:  # one bad file must not stop the folder
+            failures += 1
+            print(f"{path.name}: error [{getattr(error, 'code', 'error')}] {error}", file=sys.stderr)
+            continue
+        (out / f"{path.stem}.png").write_bytes(result.image)
+        print(f"{path.name} -> {out / (path.stem + '.png')}")
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build.py eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="folder with manifest.json, images/, gt/, fg/")
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
+    parser.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="markdown results file to write")
+    parser.add_argument("--images", type=Path, help="cut out every image of this folder instead of scoring")
+    parser.add_argument("--out", type=Path, help="with --images: where the RGBA PNGs go")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    args = parser.parse_args(argv)
+    if args.images:
+        if not args.out:
+            parser.error("--images needs --out")
+        return asyncio.run(cut_out_folder(args.images, args.out, args.preset, args.model))
+    Options.parse({"model": args.model})
+    rows = asyncio.run(score(args.set, args.model, VARIANTS))
+    text = report(rows, args.model, args.set)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Work only where it is needed: cut an image into square tiles, keep those that touch a mask.
+
+Refinement and colour estimation matter only along the subject's edge, a small
+part of a photo. Stacking just those tiles (with a halo for the filters'
+reach) into one (T, size + 2 * halo, size + 2 * halo, ...) array keeps the
+work vectorised while its cost follows the edge's length, not the photo's area.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tiles:
+    rows: np.ndarray    # (T,) tile row indices
+    cols: np.ndarray    # (T,) tile column indices
+    size: int
+    halo: int
+    shape: tuple[int, int]  # (H, W) of the image they cover
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def covering(mask: np.ndarray, size: int, halo: int) -> Tiles:
+    """The tiles of a (H, W) bool mask that hold at least one True pixel."""
+    height, width = mask.shape
+    th, tw = -(-height // size), -(-width // size)
+    padded = np.zeros((th * size, tw * size), bool)
+    padded[:height, :width] = mask
+    hit = padded.reshape(th, size, tw, size).any(axis=(1, 3))
+    rows, cols = np.nonzero(hit)
+    return Tiles(rows, cols, size, halo, (height, width))
+
+
+def gather(array: np.ndarray, tiles: Tiles) -> np.ndarray:
+    """(H, W, ...) -> (T, size + 2 halo, size + 2 halo, ...), edges replicated outside the image."""
+    size, halo = tiles.size, tiles.halo
+    height, width = tiles.shape
+    span = np.arange(-halo, size + halo)
+    ys = np.clip(tiles.rows[:, None] * size + span, 0, height - 1)
+    xs = np.clip(tiles.cols[:, None] * size + span, 0, width - 1)
+    return array[ys[:, :, None], xs[:, None, :]]
+
+
+def scatter(dest: np.ndarray, values: np.ndarray, tiles: Tiles) -> None:
+    """Write the tiles' interiors (values: (T, size + 2 halo, ...)) back into dest (H, W, ...)."""
+    size, halo = tiles.size, tiles.halo
+    height, width = tiles.shape
+    for i, (r, c) in enumerate(zip(tiles.rows, tiles.cols)):
+        y0, x0 = r * size, c * size
+        h, w = min(size, height - y0), min(size, width - x0)
+        dest[y0:y0 + h, x0:x0 + w] = values[i, halo:halo + h, halo:halo + w]
+
+
+def pixels(tiles: Tiles) -> tuple[np.ndarray, np.ndarray]:
+    """Image coordinates (ys, xs) of every pixel of every tile, halo included: (T, n, 1) and (T, 1, n)."""
+    span = np.arange(-tiles.halo, tiles.size + tiles.halo)
+    ys = tiles.rows[:, None, None] * tiles.size + span[None, :, None]
+    xs = tiles.cols[:, None, None] * tiles.size + span[None, None, :]
+    return ys, xs
