@@ -44,3 +44,20 @@ def test_bad_options_name_the_problem(raw):
     with pytest.raises(BgRemoveError) as caught:
         Options.parse(raw)
     assert caught.value.code == "bad_option" and next(iter(raw)) in caught.value.message
+
+
+def test_presets_set_each_knob_unless_the_request_does():
+    fast, balanced = Options.parse({"preset": "fast"}), Options.parse(None)
+    assert [fast.knob(k) for k in ("resize", "upsample", "foreground", "crop_pass")] == \
+        ["squash", "bilinear", "photo", "off"]
+    assert balanced.preset == "balanced" and balanced.knob("resize") == "fit"
+    assert Options.parse({"preset": "best"}).knob("crop_pass") == "on"
+    assert Options.parse({"preset": "fast", "resize": "letterbox"}).knob("resize") == "letterbox"
+
+
+@pytest.mark.parametrize("raw", [{"preset": "ultra"}, {"resize": "stretch"}, {"upsample": "bicubic"},
+                                 {"foreground": "guess"}, {"crop_pass": "maybe"}])
+def test_bad_refinement_options_are_refused(raw):
+    with pytest.raises(BgRemoveError) as caught:
+        Options.parse(raw)
+    assert caught.value.code == "bad_option"

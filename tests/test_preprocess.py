@@ -48,3 +48,10 @@ def test_u2netp_letterbox_padding_is_the_imagenet_mean():
     rgba = np.full((50, 20, 4), 255, np.uint8)
     tensor = model_input(rgba, MODELS["u2netp"], "letterbox").tensor[0]
     np.testing.assert_allclose(tensor[:, 5, 5], 0, atol=0.01)
+
+
+def test_fit_letterboxes_but_never_below_half_the_input():
+    panorama = model_input(np.zeros((600, 2400, 4), np.uint8), MODELS["isnet-medium"], "fit").placement
+    assert (panorama.x, panorama.y, panorama.width, panorama.height) == (0, 256, 1024, 512), "4:1 is squashed 2x"
+    portrait = model_input(np.zeros((1280, 960, 4), np.uint8), MODELS["isnet-medium"], "fit").placement
+    assert (portrait.x, portrait.width, portrait.height) == (128, 768, 1024), "3:4 is plainly letterboxed"

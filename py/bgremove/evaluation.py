@@ -40,9 +40,12 @@ CACHE = Path(os.environ.get("BGREMOVE_CACHE", Path.home() / ".cache" / "bgremove
 VARIANTS = {
     "squash + bilinear (reference, fast)": {"preset": "fast"},
     "letterbox + bilinear": {"preset": "fast", "resize": "letterbox"},
+    "fit + bilinear": {"preset": "fast", "resize": "fit"},
     "squash + guided": {"preset": "fast", "upsample": "guided"},
-    "letterbox + guided": {"preset": "fast", "resize": "letterbox", "upsample": "guided"},
-    "squash + guided + colour estimate": {"preset": "fast", "upsample": "guided", "foreground": "estimate"},
+    "fit + guided": {"preset": "fast", "resize": "fit", "upsample": "guided"},
+    "fit + guided + colour estimate": {"preset": "fast", "resize": "fit", "upsample": "guided",
+                                       "foreground": "estimate"},
+    "fit + guided + crop pass": {"preset": "fast", "resize": "fit", "upsample": "guided", "crop_pass": "on"},
     **{f"preset {name}": {"preset": name} for name in PRESETS if name != "fast"},
 }
 COLUMNS = ("mae", "mse", "sad", "grad", "edge_mae", "iou", "colour")
@@ -159,6 +162,26 @@ def report(rows: dict[str, list[dict]], model: str, folder: Path) -> str:
     return "\n".join(text)
 
 
+async def figure(photo: Path, out: Path, box: tuple[int, int, int, int], model: str, scale: int = 3) -> None:
+    """A before/after picture: the reference pipeline (fast) and the default preset, cropped to
+    box = (x0, y0, x1, y1), composited on a coloured background where halos and lost hair show."""
+    remover = Remover(NativeHost())
+    data = photo.read_bytes()
+    panels = []
+    for preset in ("fast", DEFAULT_PRESET):
+        result = await remover.remove(data, {"preset": preset, "model": model})
+        cut = Image.open(io.BytesIO(result.image)).convert("RGBA").crop(box)
+        backdrop = Image.new("RGBA", cut.size, (40, 110, 200, 255))
+        backdrop.alpha_composite(cut)
+        panels.append(backdrop.resize((cut.width * scale, cut.height * scale), Image.Resampling.NEAREST))
+    gap = 8
+    sheet = Image.new("RGB", (panels[0].width * 2 + gap, panels[0].height), (255, 255, 255))
+    sheet.paste(panels[0].convert("RGB"), (0, 0))
+    sheet.paste(panels[1].convert("RGB"), (panels[0].width + gap, 0))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+
+
 async def cut_out_folder(images: Path, out: Path, preset: str, model: str) -> int:
     remover = Remover(NativeHost())
     out.mkdir(parents=True, exist_ok=True)
@@ -183,7 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=Path, help="cut out every image of this folder instead of scoring")
     parser.add_argument("--out", type=Path, help="with --images: where the RGBA PNGs go")
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    parser.add_argument("--figure", type=Path, help="write a before/after crop of --photo to this PNG instead")
+    parser.add_argument("--photo", type=Path, help="with --figure: the photo")
+    parser.add_argument("--box", type=int, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), help="with --figure: the crop")
     args = parser.parse_args(argv)
+    if args.figure:
+        if not (args.photo and args.box):
+            parser.error("--figure needs --photo and --box")
+        asyncio.run(figure(args.photo, args.figure, tuple(args.box), args.model))
+        return 0
     if args.images:
         if not args.out:
             parser.error("--images needs --out")

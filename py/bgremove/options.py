@@ -16,10 +16,11 @@ DEVICES = ("auto", "wasm", "cpu")
 # Quality presets: what each sets, unless the request sets that knob itself.
 # fast is the reference pipeline exactly (squash, its bilinear, the photo's colours).
 PRESETS = {
-    "fast": {"resize": "squash", "upsample": "bilinear", "foreground": "photo"},
-    "balanced": {"resize": "squash", "upsample": "guided", "foreground": "estimate"},
-    "best": {"resize": "squash", "upsample": "guided", "foreground": "estimate"},
+    "fast": {"resize": "squash", "upsample": "bilinear", "foreground": "photo", "crop_pass": "off"},
+    "balanced": {"resize": "fit", "upsample": "guided", "foreground": "estimate", "crop_pass": "off"},
+    "best": {"resize": "fit", "upsample": "guided", "foreground": "estimate", "crop_pass": "on"},
 }
+CROP_PASS = ("off", "on")
 DEFAULT_PRESET = "balanced"
 
 
@@ -34,6 +35,7 @@ class Options:
     resize: str | None = None      # squash | letterbox (default: the preset's)
     upsample: str | None = None    # bilinear | guided | guided-band
     foreground: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
+    crop_pass: str | None = None   # off | on: a second pass on a small subject's box
 
     def knob(self, name: str) -> str:
         """A refinement setting: the request's own, else its preset's."""
@@ -65,7 +67,7 @@ class Options:
         _one_of("device", self.device, DEVICES)
         _one_of("preset", self.preset, PRESETS)
         for name, allowed in (("resize", RESIZE_POLICIES), ("upsample", UPSAMPLE_METHODS),
-                              ("foreground", FOREGROUND_METHODS)):
+                              ("foreground", FOREGROUND_METHODS), ("crop_pass", CROP_PASS)):
             if getattr(self, name) is not None:
                 _one_of(name, getattr(self, name), allowed)
         if isinstance(self.quality, bool) or not isinstance(self.quality, (int, float)) or not 0 <= self.quality <= 1:

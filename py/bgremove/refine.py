@@ -18,7 +18,7 @@ from . import tiles
 from .filters import boundary, box_mean, dilate
 
 RADIUS = 4      # filter window half-size, in model pixels
-EPS = 1e-3      # regulariser: larger is smoother, closer to the plain mask
+EPS = 1e-4      # regulariser: larger is smoother, closer to the plain mask
 BAND = 3        # model pixels added around the uncertain part of the mask
 TILE = 32       # model pixels per tile side
 

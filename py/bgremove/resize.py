@@ -66,24 +66,3 @@ def resize(image: np.ndarray, width: int, height: int, method: str) -> np.ndarra
         return lanczos_resize(image, width, height)
     raise ValueError(f"unknown resize method {method!r}")
 
-
-def linear_resize(x: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize a float (H, W) or (H, W, C) array with pixel-centre-aligned linear interpolation.
-
-    The smooth resampler for refinement maps (not the reference's): pixel centres
-    map onto pixel centres, edges are clamped, float32 out.
-    """
-    x = x.astype(np.float32, copy=False)
-    return _linear_axis(_linear_axis(x, height, 0), width, 1)
-
-
-def _linear_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:
-    n = x.shape[axis]
-    if n == size:
-        return x
-    position = np.clip((np.arange(size, dtype=np.float32) + 0.5) * (n / size) - 0.5, 0, n - 1)
-    lower = np.floor(position).astype(np.intp)
-    upper = np.minimum(lower + 1, n - 1)
-    weight = (position - lower).reshape((-1,) + (1,) * (x.ndim - 1 - axis))
-    low, high = np.take(x, lower, axis=axis), np.take(x, upper, axis=axis)
-    return low + (high - low) * weight
