@@ -32,8 +32,8 @@ class Options:
     quality: float = 0.9         # 0..1, for webp and jpeg
     device: str = "auto"
     preset: str = DEFAULT_PRESET
-    resize: str | None = None      # squash | letterbox (default: the preset's)
-    upsample: str | None = None    # bilinear | guided | guided-band
+    resize: str | None = None      # squash | letterbox | fit (default: the preset's)
+    upsample: str | None = None    # bilinear | guided
     foreground: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
     crop_pass: str | None = None   # off | on: a second pass on a small subject's box
 
