@@ -1,11 +1,20 @@
 """build.py eval's two modes on a tiny set built here: a disc with known alpha over a real photo."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 from PIL import Image
 
 from bgremove import evaluation
-from conftest import rgba_of
+from conftest import ROOT, rgba_of
+
+
+def run_eval(args, cache):
+    env = dict(os.environ, BGREMOVE_CACHE=str(cache))
+    return subprocess.run([sys.executable, "-m", "bgremove.evaluation", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=env)
 
 
 def make_set(folder, images):
@@ -28,11 +37,12 @@ def make_set(folder, images):
     (folder / "manifest.json").write_text(json.dumps({"items": items}))
 
 
-def test_scores_every_variant_and_writes_the_report(images, tmp_path, monkeypatch):
-    monkeypatch.setattr(evaluation, "CACHE", tmp_path / "cache")
+def test_scores_every_variant_and_writes_the_report(images, tmp_path):
     make_set(tmp_path, images)
     report = tmp_path / "eval.md"
-    assert evaluation.main(["--set", str(tmp_path), "--model", "u2netp", "--report", str(report)]) == 0
+    run = run_eval(["--set", str(tmp_path), "--model", "u2netp", "--report", str(report)], tmp_path / "cache")
+    assert run.returncode == 0, run.stderr
+    assert any((tmp_path / "cache" / "eval-outputs").iterdir()), "raw model outputs are cached"
     text = report.read_text()
     for heading in ("## Overall", "## By aspect-ratio bucket", "## By source"):
         assert heading in text
@@ -41,12 +51,12 @@ def test_scores_every_variant_and_writes_the_report(images, tmp_path, monkeypatc
     assert "| squash + bilinear (reference, fast) | tall |" in text
 
 
-def test_cuts_out_a_folder_and_reports_bad_files(images, tmp_path, capsys):
+def test_cuts_out_a_folder_and_reports_bad_files(images, tmp_path):
     source = tmp_path / "in"
     source.mkdir()
     (source / "cup.png").write_bytes((images / "coffee.png").read_bytes())
     (source / "notes.txt").write_text("not an image")
-    status = evaluation.main(["--images", str(source), "--out", str(tmp_path / "out"), "--model", "u2netp",
-                              "--preset", "fast"])
-    assert status == 1 and "notes.txt: error [not_an_image]" in capsys.readouterr().err
+    run = run_eval(["--images", str(source), "--out", str(tmp_path / "out"), "--model", "u2netp", "--preset", "fast"],
+                   tmp_path / "cache")
+    assert run.returncode == 1 and "notes.txt: error [not_an_image]" in run.stderr
     assert rgba_of((tmp_path / "out" / "cup.png").read_bytes()).shape == (400, 600, 4)
