@@ -34,7 +34,8 @@ async function boot() {
   const micropip = pyodide.pyimport("micropip");
   await micropip.install(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
-  const service = browser.Service(ort, `${vendor}models/`);
+  const checksums = Object.fromEntries(build.models.map((m) => [m.file, m.sha256]));
+  const service = browser.Service(ort, `${vendor}models/`, checksums);
   timings.wheel = since(t0);
   return {
     service,

@@ -111,3 +111,53 @@ def test_embedding_client_reports_errors_and_releases_sessions(app):
     assert result == {"error": ["RemovalError", "not_an_image"], "type": "image/png", "size": [64, 48],
                       "released": [["u2netp"], []],
                       "stages": ["decode", "model", "download", "preprocess", "inference", "postprocess", "encode"]}
+
+
+REMOVE_WITH_A_NEW_WORKER = """async (model) => {
+    const { BackgroundRemover } = await import("./static/client.js");
+    const remover = new BackgroundRemover();
+    await remover.ready;
+    const canvas = new OffscreenCanvas(64, 48);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#3a6"; context.fillRect(0, 0, 64, 48);
+    context.fillStyle = "#d22"; context.fillRect(20, 12, 24, 24);
+    try {
+        const { meta } = await remover.remove(await canvas.convertToBlob(), { model });
+        return { ok: true, model: meta.model };
+    } catch (error) {
+        return { ok: false, code: error.code, message: error.message };
+    } finally {
+        remover.terminate();
+    }
+}"""
+CACHED_MODEL = """async (file) => {
+    const cache = await caches.open("bgremove-models-v1");
+    const hit = await cache.match(new URL(`static/vendor/models/${file}`, location.href).href);
+    return hit ? (await hit.arrayBuffer()).byteLength : null;
+}"""
+REPLACE_CACHED_MODEL = """async ([file, body]) => {
+    const cache = await caches.open("bgremove-models-v1");
+    const url = new URL(`static/vendor/models/${file}`, location.href).href;
+    if (body === null) await cache.delete(url); else await cache.put(url, new Response(body));
+}"""
+
+
+def test_models_are_kept_in_cache_storage_and_a_damaged_copy_is_replaced(app):
+    assert app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")["ok"]
+    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") == 4_574_861, "a verified copy is cached"
+    app.page.evaluate(REPLACE_CACHED_MODEL, ["u2netp.onnx", "garbage"])
+    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") == 7
+    assert app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp") == {"ok": True, "model": "u2netp"}
+    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") == 4_574_861, "fetched again and verified"
+
+
+def test_a_damaged_model_from_the_server_is_refused(app):
+    app.page.evaluate(REPLACE_CACHED_MODEL, ["u2netp.onnx", None])
+    app.page.route("**/static/vendor/models/u2netp.onnx", lambda route: route.fulfill(body=b"not a model"))
+    try:
+        result = app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")
+    finally:
+        app.page.unroute("**/static/vendor/models/u2netp.onnx")
+    assert result["ok"] is False and result["code"] == "model_load_failed"
+    assert "checksum" in result["message"] and "u2netp.onnx" in result["message"]
+    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") is None, "nothing damaged is cached"

@@ -6,8 +6,9 @@ encodes, onnxruntime-web infers. `Service` is what worker.js talks to.
 from __future__ import annotations
 
 import numpy as np
-from js import (Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Uint8Array, Uint8ClampedArray,
-                createImageBitmap, fetch)
+import js
+from js import (Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Response, Uint8Array,
+                Uint8ClampedArray, createImageBitmap, crypto, fetch)
 from pyodide.ffi import JsException, to_js
 
 from .. import errors, pillow_codec
@@ -15,6 +16,8 @@ from ..errors import BgRemoveError
 from ..models import ModelSpec
 from ..pipeline import Progress, Remover
 
+# Models stay in Cache Storage between visits; every use checks their sha256 first.
+MODEL_CACHE = "bgremove-models-v1"
 # Formats the browser cannot decode itself but Pillow can.
 _PILLOW_ONLY = ("tiff",)
 # Formats only some browsers decode (HEIC: Safari; AVIF: most), so a failure means "unsupported here".
@@ -26,9 +29,10 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, ort, models_url: str, device: str = "wasm"):
+    def __init__(self, ort, models_url: str, checksums: dict[str, str], device: str = "wasm"):
         self.ort = ort
         self.models_url = models_url
+        self.checksums = checksums  # model file name -> sha256, from the build manifest
         self.device = device
 
     async def decode(self, data: bytes, fmt: str) -> np.ndarray:
@@ -63,12 +67,35 @@ class BrowserHost:
         return blob, blob.type  # a browser without a WebP encoder answers with PNG
 
     async def create_session(self, spec: ModelSpec, progress: Progress):
-        model = await self._download(spec, progress)
+        model = await self._model_bytes(spec, progress)
         options = {"executionProviders": [self.device], "graphOptimizationLevel": "all"}
         return await self.ort.InferenceSession.create(model, _js(options))
 
-    async def _download(self, spec: ModelSpec, progress: Progress):
+    async def _model_bytes(self, spec: ModelSpec, progress: Progress):
+        """The model file, from Cache Storage when a verified copy is there, else downloaded, verified, cached."""
         url = self.models_url + spec.file
+        expected = self.checksums.get(spec.file)
+        cache = await js.caches.open(MODEL_CACHE) if hasattr(js, "caches") else None
+        if cache is not None and expected:
+            hit = await cache.match(url)
+            if hit:
+                model = Uint8Array.new(await hit.arrayBuffer())
+                if await _sha256(model) == expected:
+                    progress("download", 1.0)
+                    return model
+                await cache.delete(url)  # damaged or stale: fetch it again
+        model = await self._download(url, progress)
+        if expected:
+            actual = await _sha256(model)
+            if actual != expected:
+                raise BgRemoveError(errors.MODEL_LOAD_FAILED,
+                                    f"{spec.file} from {url} failed its checksum: expected sha256 {expected}, "
+                                    f"got {actual}. The file on the server is damaged or not this build's.")
+            if cache is not None:
+                await cache.put(url, Response.new(model))
+        return model
+
+    async def _download(self, url: str, progress: Progress):
         try:
             response = await fetch(url)
         except JsException as error:
@@ -110,11 +137,16 @@ class BrowserHost:
         return mask
 
 
+async def _sha256(data) -> str:
+    digest = await crypto.subtle.digest("SHA-256", data)
+    return Uint8Array.new(digest).to_bytes().hex()
+
+
 class Service:
     """Answers the worker's requests; never raises, so one bad image cannot stop the worker."""
 
-    def __init__(self, ort, models_url: str):
-        self.remover = Remover(BrowserHost(ort, models_url))
+    def __init__(self, ort, models_url: str, checksums):
+        self.remover = Remover(BrowserHost(ort, models_url, checksums.to_py()))
 
     async def handle(self, request, progress):
         try:
