@@ -3,11 +3,13 @@
 // request to Python (py/bgremove/hosts/browser.py) and posts the answer back.
 //
 // Protocol (see README.md):
-//   in : {id, type: "remove", data: ArrayBuffer (transferred), options}
-//        {id, type: "release", model?}
+//   in : {id, type: "remove", options, data: ArrayBuffer | bitmap: ImageBitmap | pixels: {width, height, data}}
+//        (buffers and bitmaps transferred), {id, type: "preload", model?}, {id, type: "release", model?},
+//        {id, type: "cancel"} (for an earlier id)
 //   out: {type: "ready", info} | {type: "boot-error", error}
-//        {id, type: "progress", stage, fraction}
-//        {id, type: "result", ok: true, blob, meta} | {id, type: "result", ok: false, error: {code, message}}
+//        {id, type: "progress", stage, fraction, bytes?: {done, total}}
+//        {id, type: "result", ok: true, ...} | {id, type: "result", ok: false, error: {code, message}}
+// The worker's own URL may carry ?threads=N to use fewer threads than the machine has.
 import { loadPyodide } from "./static/vendor/pyodide/pyodide.mjs";
 import * as ort from "./static/vendor/ort/ort.wasm.min.mjs";
 
@@ -16,7 +18,14 @@ const isolated = self.crossOriginIsolated === true;
 
 ort.env.wasm.wasmPaths = `${vendor}ort/`;
 // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
-ort.env.wasm.numThreads = isolated ? navigator.hardwareConcurrency || 1 : 1;
+const wanted = Number(new URL(import.meta.url).searchParams.get("threads")) || navigator.hardwareConcurrency || 1;
+ort.env.wasm.numThreads = isolated ? wanted : 1;
+if (!isolated) {
+  console.info(
+    "background remover: running on 1 thread. Serve the page with Cross-Origin-Opener-Policy: same-origin " +
+      "and Cross-Origin-Embedder-Policy: require-corp to use every core.",
+  );
+}
 
 async function boot() {
   const timings = {};
@@ -57,21 +66,40 @@ booting.then(
 
 // One request at a time: a batch shares the worker's memory and the model session.
 let queue = Promise.resolve();
+const cancelled = new Set();
 
 self.onmessage = ({ data: request }) => {
+  if (request.type === "cancel") {
+    cancelled.add(request.id);
+    return;
+  }
   queue = queue.then(() => answer(request));
 };
+
+const ABORTED = { code: "aborted", message: "The request was cancelled." };
 
 async function answer(request) {
   const { id } = request;
   let reply;
   try {
-    const { service } = await booting;
-    const progress = (stage, fraction) => postMessage({ id, type: "progress", stage, fraction });
-    reply = await service.handle(request, progress);
+    if (cancelled.has(id)) {
+      reply = { ok: false, error: ABORTED };
+    } else {
+      const { service } = await booting;
+      // Python checks for cancellation at every stage, through this callback.
+      const progress = (stage, fraction, done, total) => {
+        if (cancelled.has(id)) throw new DOMException(ABORTED.message, "AbortError");
+        const bytes = done === undefined ? undefined : { done, total };
+        postMessage({ id, type: "progress", stage, fraction, bytes });
+      };
+      reply = await service.handle(request, progress);
+    }
   } catch (error) {
     const code = error?.name === "PythonError" ? "internal_error" : "boot_failed";
     reply = { ok: false, error: { code, message: String(error?.message ?? error) } };
+  } finally {
+    cancelled.delete(id);
+    request.bitmap?.close();
   }
   postMessage({ id, type: "result", ...reply });
 }

@@ -1,5 +1,5 @@
 // The demo page: shows state and sends requests; it never touches pixels.
-import { BackgroundRemover } from "./client.js";
+import { createRemover } from "./remover.js";
 
 const $ = (id) => document.getElementById(id);
 const STAGES = {
@@ -13,7 +13,7 @@ const STAGES = {
 };
 const EXTENSIONS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpg" };
 const params = new URLSearchParams(location.search);
-const remover = new BackgroundRemover();
+const remover = createRemover();
 
 const megabytes = (bytes) => `${Math.round(bytes / 1e6)} MB`;
 
@@ -90,11 +90,15 @@ async function process(file, card) {
   const bar = card.querySelector("progress");
   const options = currentOptions();
   try {
-    const { blob, meta } = await remover.remove(file, options, (stage, fraction) => {
-      card.dataset.state = "working";
-      status.textContent = `${STAGES[stage] ?? stage}${stage === "download" ? ` ${Math.round(fraction * 100)}%` : "…"}`;
-      bar.value = stage === "download" ? fraction : 0;
-      if (stage !== "download") bar.removeAttribute("value");
+    const { blob, meta } = await remover.remove(file, {
+      ...options,
+      onProgress: ({ stage, fraction, bytes }) => {
+        card.dataset.state = "working";
+        const amount = bytes ? ` ${megabytes(bytes.done)} of ${megabytes(bytes.total)}` : "…";
+        status.textContent = `${STAGES[stage] ?? stage}${amount}`;
+        if (bytes) bar.value = fraction;
+        else bar.removeAttribute("value");
+      },
     });
     const url = URL.createObjectURL(blob);
     const result = card.querySelector(".result");

@@ -88,48 +88,111 @@ def test_exif_orientation_is_applied(app, images):
     assert rgba_of(card["bytes"]).shape == (600, 400, 4)
 
 
-def test_embedding_client_reports_errors_and_releases_sessions(app):
-    """The same worker through static/client.js, as another site would use it."""
-    result = app.page.evaluate("""async () => {
-        const { BackgroundRemover } = await import("./static/client.js");
-        const remover = new BackgroundRemover();
-        await remover.ready;
-        const canvas = new OffscreenCanvas(64, 48);
-        const context = canvas.getContext("2d");
-        context.fillStyle = "#3a6"; context.fillRect(0, 0, 64, 48);
-        context.fillStyle = "#d22"; context.fillRect(20, 12, 24, 24);
-        const photo = await canvas.convertToBlob();
-        let error;
-        try { await remover.remove(new TextEncoder().encode("no image"), { model: "u2netp" }); }
-        catch (e) { error = [e.name, e.code]; }
-        const stages = new Set();
-        const { blob, meta } = await remover.remove(photo, { model: "u2netp" }, (stage) => stages.add(stage));
-        const released = [await remover.release("u2netp"), await remover.release()];
-        remover.terminate();
-        return { error, type: blob.type, size: [meta.width, meta.height], released, stages: [...stages] };
-    }""")
-    assert result == {"error": ["RemovalError", "not_an_image"], "type": "image/png", "size": [64, 48],
-                      "released": [["u2netp"], []],
-                      "stages": ["decode", "model", "download", "preprocess", "inference", "postprocess", "encode"]}
-
-
-REMOVE_WITH_A_NEW_WORKER = """async (model) => {
-    const { BackgroundRemover } = await import("./static/client.js");
-    const remover = new BackgroundRemover();
-    await remover.ready;
+# A small test picture drawn in the page: green with a red square.
+DRAW = """
     const canvas = new OffscreenCanvas(64, 48);
     const context = canvas.getContext("2d");
     context.fillStyle = "#3a6"; context.fillRect(0, 0, 64, 48);
     context.fillStyle = "#d22"; context.fillRect(20, 12, 24, 24);
+"""
+
+
+def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
+    """static/remover.js, as another site would use it."""
+    result = app.page.evaluate("""async () => {
+        const { createRemover } = await import("./static/remover.js");
+        const remover = createRemover({ model: "u2netp" });
+        await remover.ready;
+        %s
+        let error;
+        try { await remover.remove(new TextEncoder().encode("no image")); } catch (e) { error = [e.name, e.code]; }
+        const events = [];
+        const { blob, meta } = await remover.remove(await canvas.convertToBlob(), { onProgress: (e) => events.push(e) });
+        const released = [await remover.release("u2netp"), await remover.release()];
+        remover.dispose();
+        let afterDispose;
+        try { await remover.remove(new Uint8Array(4)); } catch (e) { afterDispose = e.code; }
+        const download = events.find((e) => e.stage === "download");
+        return { error, type: blob.type, size: [meta.width, meta.height], released, afterDispose,
+                 stages: [...new Set(events.map((e) => e.stage))], bytes: download.bytes };
+    }""" % DRAW)
+    assert result["error"] == ["RemovalError", "not_an_image"]
+    assert result["type"] == "image/png" and result["size"] == [64, 48]
+    assert result["released"] == [["u2netp"], []] and result["afterDispose"] == "disposed"
+    assert result["stages"] == ["decode", "model", "download", "preprocess", "inference", "postprocess", "encode"]
+    assert result["bytes"] == {"done": 4_574_861, "total": 4_574_861}
+
+
+def test_embedding_api_takes_every_kind_of_input(app):
+    result = app.page.evaluate("""async () => {
+        const { createRemover } = await import("./static/remover.js");
+        const remover = createRemover({ model: "u2netp", preset: "fast" });
+        %s
+        const blob = await canvas.convertToBlob();
+        const url = URL.createObjectURL(blob);
+        const image = new Image();
+        image.src = url;
+        const element = document.createElement("canvas");
+        element.width = 64; element.height = 48;
+        element.getContext("2d").drawImage(await createImageBitmap(blob), 0, 0);
+        const inputs = {
+            blob, arrayBuffer: await blob.arrayBuffer(), typedArray: new Uint8Array(await blob.arrayBuffer()),
+            url, bitmap: await createImageBitmap(blob), imageData: context.getImageData(0, 0, 64, 48),
+            image, canvas: element,
+        };
+        const sizes = {};
+        for (const [name, input] of Object.entries(inputs)) {
+            const { meta } = await remover.remove(input);
+            sizes[name] = `${meta.width}x${meta.height}`;
+        }
+        let error;
+        try { await remover.remove(42); } catch (e) { error = e.code; }
+        const { blob: flat } = await remover.remove(blob, { background: "#1e90ff" });
+        remover.dispose();
+        return { sizes, error, flat: Array.from(new Uint8Array(await flat.arrayBuffer())) };
+    }""" % DRAW)
+    assert set(result["sizes"].values()) == {"64x48"} and len(result["sizes"]) == 8
+    assert result["error"] == "bad_input"
+    flat = rgba_of(bytes(result["flat"]))
+    assert np.all(flat[..., 3] == 255), "on a background colour nothing is transparent"
+
+
+def test_cancelled_requests_reject_and_the_worker_carries_on(app):
+    result = app.page.evaluate("""async () => {
+        const { createRemover } = await import("./static/remover.js");
+        const remover = createRemover({ model: "u2netp" });
+        %s
+        const blob = await canvas.convertToBlob();
+        const outcome = (promise) => promise.then(() => "done", (e) => `${e.name}:${e.code}`);
+        const queued = new AbortController();
+        const first = outcome(remover.remove(blob));
+        const second = outcome(remover.remove(blob, { signal: queued.signal }));
+        const third = outcome(remover.remove(blob));
+        queued.abort();
+        const inFlight = new AbortController();
+        const fourth = outcome(remover.remove(blob, {
+            signal: inFlight.signal, onProgress: ({ stage }) => stage === "preprocess" && inFlight.abort() }));
+        const already = outcome(remover.remove(blob, { signal: AbortSignal.abort() }));
+        const results = await Promise.all([first, second, third, fourth, already, outcome(remover.remove(blob))]);
+        remover.dispose();
+        return results;
+    }""" % DRAW)
+    assert result == ["done", "AbortError:aborted", "done", "AbortError:aborted", "AbortError:aborted", "done"]
+
+
+REMOVE_WITH_A_NEW_WORKER = """async (model) => {
+    const { createRemover } = await import("./static/remover.js");
+    const remover = createRemover({ model });
+    %s
     try {
-        const { meta } = await remover.remove(await canvas.convertToBlob(), { model });
+        const { meta } = await remover.remove(await canvas.convertToBlob());
         return { ok: true, model: meta.model };
     } catch (error) {
         return { ok: false, code: error.code, message: error.message };
     } finally {
-        remover.terminate();
+        remover.dispose();
     }
-}"""
+}""" % DRAW
 CACHED_MODEL = """async (file) => {
     const cache = await caches.open("bgremove-models-v1");
     const hit = await cache.match(new URL(`static/vendor/models/${file}`, location.href).href);

@@ -1,6 +1,7 @@
 """The options of one request, validated in one place for every entry point."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
@@ -36,10 +37,15 @@ class Options:
     upsample: str | None = None    # bilinear | guided
     foreground: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
     crop_pass: str | None = None   # off | on: a second pass on a small subject's box
+    background: str | None = None  # "#rrggbb": composite the cut-out over this colour
 
     def knob(self, name: str) -> str:
         """A refinement setting: the request's own, else its preset's."""
         return getattr(self, name) or PRESETS[self.preset][name]
+
+    @property
+    def background_rgb(self) -> tuple[int, int, int] | None:
+        return None if self.background is None else tuple(bytes.fromhex(self.background[1:]))
 
     @property
     def mime(self) -> str:
@@ -70,6 +76,8 @@ class Options:
                               ("foreground", FOREGROUND_METHODS), ("crop_pass", CROP_PASS)):
             if getattr(self, name) is not None:
                 _one_of(name, getattr(self, name), allowed)
+        if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(self.background)):
+            raise _bad(f"Option 'background' must be a colour like '#1e90ff', not {self.background!r}.")
         if isinstance(self.quality, bool) or not isinstance(self.quality, (int, float)) or not 0 <= self.quality <= 1:
             raise _bad(f"Option 'quality' must be a number from 0 to 1, not {self.quality!r}.")
 

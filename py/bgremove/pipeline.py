@@ -23,7 +23,8 @@ from .options import Options
 # enough that the working copies fit in a browser tab's wasm memory.
 MAX_PIXELS = 40_000_000
 
-Progress = Callable[[str, float], None]
+# progress(stage, fraction done, bytes done, bytes total): the byte counts only for downloads.
+Progress = Callable[..., None]
 
 
 class Host(Protocol):
@@ -60,7 +61,7 @@ class Result:
                 "device": self.device, "timings": self.timings}
 
 
-def _no_progress(stage: str, fraction: float) -> None:
+def _no_progress(stage: str, fraction: float, done: int | None = None, total: int | None = None) -> None:
     pass
 
 
@@ -128,23 +129,34 @@ class Remover:
     async def remove(self, data: bytes, options: Options | Mapping | None = None,
                      progress: Progress | None = None) -> Result:
         """Cut the subject out of one encoded image."""
-        opts = options if isinstance(options, Options) else Options.parse(options)
-        report = progress or _no_progress
-        if opts.device not in ("auto", self.host.device):
-            raise BgRemoveError(errors.BAD_OPTION, f"Device {opts.device!r} is not available here; "
-                                                   f"this host runs on {self.host.device!r}.")
-        spec = MODELS[opts.model]
+        opts = self._options(options)
         timings: dict[str, float] = {}
-        clock = _Clock(timings, report)
-
+        clock = _Clock(timings, progress or _no_progress)
         with clock("decode"):
             fmt = formats.sniff(data)
             _check_size(formats.dimensions(data))
             rgba = await self.host.decode(data, fmt)
-            height, width = rgba.shape[:2]
-            _check_size((width, height))
+        return await self._cut_out(rgba, opts, clock)
+
+    async def remove_pixels(self, rgba: np.ndarray, options: Options | Mapping | None = None,
+                            progress: Progress | None = None) -> Result:
+        """Cut the subject out of already decoded (H, W, 4) uint8 RGBA pixels."""
+        opts = self._options(options)
+        return await self._cut_out(rgba, opts, _Clock({}, progress or _no_progress))
+
+    def _options(self, options: Options | Mapping | None) -> Options:
+        opts = options if isinstance(options, Options) else Options.parse(options)
+        if opts.device not in ("auto", self.host.device):
+            raise BgRemoveError(errors.BAD_OPTION, f"Device {opts.device!r} is not available here; "
+                                                   f"this host runs on {self.host.device!r}.")
+        return opts
+
+    async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
+        height, width = rgba.shape[:2]
+        _check_size((width, height))
+        spec = MODELS[opts.model]
         with clock("model"):
-            session = await self.session(opts.model, report)
+            session = await self.session(opts.model, clock.report)
         alpha = await self._segment(session, spec, rgba, opts, clock)
         if opts.knob("crop_pass") == "on":
             box = crop.subject_box(alpha)
@@ -158,11 +170,13 @@ class Remover:
             if opts.output == "foreground":
                 colour = postprocess.foreground_colour(rgba, alpha, opts.knob("foreground"))
             out = postprocess.compose(rgba, postprocess.to_uint8(alpha), opts.output, colour)
-            if opts.format == "jpeg":
+            if opts.background_rgb is not None:
+                out = postprocess.flatten(out, opts.background_rgb)
+            elif opts.format == "jpeg":
                 out = postprocess.flatten(out)
         with clock("encode"):
             image, mime = await self.host.encode(out, opts.mime, float(opts.quality))
-        return Result(image, mime, width, height, spec.id, self.host.device, timings)
+        return Result(image, mime, width, height, spec.id, self.host.device, clock.timings)
 
 
 def _check_size(size: tuple[int, int] | None) -> None:

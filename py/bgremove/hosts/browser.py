@@ -14,6 +14,7 @@ from pyodide.ffi import JsException, to_js
 from .. import errors, pillow_codec
 from ..errors import BgRemoveError
 from ..models import ModelSpec
+from ..options import Options
 from ..pipeline import Progress, Remover
 
 # Models stay in Cache Storage between visits; every use checks their sha256 first.
@@ -48,14 +49,7 @@ class BrowserHost:
             raise BgRemoveError(errors.CORRUPT_IMAGE,
                                 f"The {fmt.upper()} file could not be decoded: it is damaged or truncated "
                                 f"({error.message}).") from None
-        width, height = bitmap.width, bitmap.height
-        canvas = OffscreenCanvas.new(width, height)
-        context = canvas.getContext("2d", _js({"willReadFrequently": True}))
-        context.drawImage(bitmap, 0, 0)
-        bitmap.close()
-        rgba = np.empty((height, width, 4), np.uint8)
-        context.getImageData(0, 0, width, height).data.assign_to(rgba)
-        return rgba
+        return bitmap_pixels(bitmap)
 
     async def encode(self, rgba: np.ndarray, mime: str, quality: float):
         height, width = rgba.shape[:2]
@@ -81,7 +75,7 @@ class BrowserHost:
             if hit:
                 model = Uint8Array.new(await hit.arrayBuffer())
                 if await _sha256(model) == expected:
-                    progress("download", 1.0)
+                    progress("download", 1.0, model.length, model.length)
                     return model
                 await cache.delete(url)  # damaged or stale: fetch it again
         model = await self._download(url, progress)
@@ -112,7 +106,7 @@ class BrowserHost:
             chunks.append(chunk.value)
             received += chunk.value.length
             if total:
-                progress("download", min(received / total, 1.0))
+                progress("download", min(received / total, 1.0), received, total)
         model = Uint8Array.new(received)
         offset = 0
         for chunk in chunks:
@@ -142,25 +136,72 @@ async def _sha256(data) -> str:
     return Uint8Array.new(digest).to_bytes().hex()
 
 
+def bitmap_pixels(bitmap) -> np.ndarray:
+    """An ImageBitmap's pixels as (H, W, 4) uint8 RGBA; the bitmap is closed."""
+    width, height = bitmap.width, bitmap.height
+    canvas = OffscreenCanvas.new(width, height)
+    context = canvas.getContext("2d", _js({"willReadFrequently": True}))
+    context.drawImage(bitmap, 0, 0)
+    bitmap.close()
+    rgba = np.empty((height, width, 4), np.uint8)
+    context.getImageData(0, 0, width, height).data.assign_to(rgba)
+    return rgba
+
+
+def _abortable(progress):
+    """The worker's progress callback, with its AbortError (a cancelled request) turned into our error."""
+    def report(stage, fraction, done=None, total=None):
+        try:
+            progress(stage, fraction, done, total)
+        except JsException as error:
+            if error.name == "AbortError":
+                raise BgRemoveError(errors.ABORTED, "The request was cancelled.") from None
+            raise
+    return report
+
+
 class Service:
-    """Answers the worker's requests; never raises, so one bad image cannot stop the worker."""
+    """Answers the worker's requests; never raises, so one bad image cannot stop the worker.
+
+    A request to remove carries exactly one of: data (encoded image bytes), bitmap (an
+    ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
+    """
 
     def __init__(self, ort, models_url: str, checksums):
         self.remover = Remover(BrowserHost(ort, models_url, checksums.to_py()))
 
     async def handle(self, request, progress):
+        report = _abortable(progress)
         try:
             kind = request.type
             if kind == "remove":
-                data = Uint8Array.new(request.data).to_bytes()
-                options = request.options.to_py() if request.options else None
-                result = await self.remover.remove(data, options, progress)
+                options = request.options.to_py() if getattr(request, "options", None) else None
+                result = await self._remove(request, options, report)
                 return _js({"ok": True, "blob": result.image, "meta": result.meta()})
+            if kind == "preload":
+                requested = getattr(request, "model", None)
+                model = Options.parse({"model": requested} if requested else None).model
+                await self.remover.session(model, report)
+                return _js({"ok": True, "model": model})
             if kind == "release":
-                released = await self.remover.release(request.model or None)
+                released = await self.remover.release(getattr(request, "model", None) or None)
                 return _js({"ok": True, "released": released})
             raise BgRemoveError(errors.BAD_OPTION, f"Unknown request type {kind!r}.")
         except BgRemoveError as error:
             return _js({"ok": False, "error": error.to_dict()})
         except Exception as error:  # a bug of ours: report it, keep serving
             return _js({"ok": False, "error": {"code": errors.INTERNAL, "message": f"{type(error).__name__}: {error}"}})
+
+    async def _remove(self, request, options, report):
+        bitmap, pixels = getattr(request, "bitmap", None), getattr(request, "pixels", None)
+        if bitmap:
+            return await self.remover.remove_pixels(bitmap_pixels(bitmap), options, report)
+        if pixels:
+            width, height, data = pixels.width, pixels.height, pixels.data
+            if data.byteLength != width * height * 4:
+                raise BgRemoveError(errors.BAD_OPTION, f"{width}x{height} RGBA pixels need {width * height * 4} "
+                                                       f"bytes, not {data.byteLength}.")
+            rgba = np.empty((height, width, 4), np.uint8)
+            Uint8Array.new(data).assign_to(rgba)
+            return await self.remover.remove_pixels(rgba, options, report)
+        return await self.remover.remove(Uint8Array.new(request.data).to_bytes(), options, report)
