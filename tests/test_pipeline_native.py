@@ -123,3 +123,17 @@ def test_model_table_matches_the_lock():
     assert set(lock) == set(MODELS)
     for model_id, spec in MODELS.items():
         assert lock[model_id]["file"] == spec.file and lock[model_id]["licence"] == spec.licence
+
+
+def test_decoded_pixels_and_a_background_colour(images, native):
+    data = (images / "coffee.png").read_bytes()
+    pixels = rgba_of(data)
+    from_bytes = rgba_of(native(lambda r: r.remove(data, {"model": "u2netp"})).image)
+    from_pixels = native(lambda r: r.remove_pixels(pixels, {"model": "u2netp"}))
+    assert "decode" not in from_pixels.timings
+    assert np.array_equal(rgba_of(from_pixels.image), from_bytes)
+    on_blue = rgba_of(native(lambda r: r.remove(data, {"model": "u2netp", "background": "#1e90ff"})).image)
+    assert np.all(on_blue[..., 3] == 255) and on_blue[0, 0, :3].tolist() == [30, 144, 255]
+    with pytest.raises(BgRemoveError) as caught:
+        native(lambda r: r.remove(data, {"background": "blue"}))
+    assert caught.value.code == "bad_option"
