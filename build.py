@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import urllib.parse
 import urllib.request
 import zipfile
@@ -44,6 +45,8 @@ PACKAGE_NAME = "bgremove"
 CDN_TIMEOUT_S = 5
 # Only these paths are served: never the venv, the git directory or the tests.
 SERVED = ("index.html", "worker.js", "static/")
+# The "another site" that embeds the app from a second origin (its own port).
+EXAMPLE_SERVED = ("examples/",)
 
 
 class BuildError(SystemExit):
@@ -322,8 +325,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         # Judge the path as the file system will see it: unquoted and normalised.
         path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
         relative = posixpath.normpath(path).lstrip("/")
-        relative = "index.html" if relative in ("", ".") else relative
-        if not any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in SERVED):
+        if relative in ("", "."):
+            relative = self.server.index
+            self.path = "/" + relative
+        if not any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in self.server.served):
             self.send_error(404)
             return None
         return super().send_head()
@@ -333,6 +338,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
         self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
+        # Other sites may embed the worker from here: its module, runtime and models load over CORS.
+        self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
@@ -341,22 +348,30 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(port: int = 0, verbose: bool = False) -> http.server.ThreadingHTTPServer:
+def make_server(port: int = 0, verbose: bool = False, served: tuple[str, ...] = SERVED,
+                index: str = "index.html") -> http.server.ThreadingHTTPServer:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.verbose = verbose
+    server.served, server.index = served, index
     return server
 
 
 def serve(port: int) -> None:
     build()
     try:
-        server = make_server(port, verbose=True)
+        app = make_server(port, verbose=True)
+        example = make_server(port + 1 if port else 0, verbose=True, served=EXAMPLE_SERVED,
+                              index="examples/embed.html")
     except OSError as error:
-        raise BuildError(f"cannot listen on 127.0.0.1:{port} ({error}); try --port 0") from None
-    print(f"Serving the app at http://127.0.0.1:{server.server_address[1]}/  (Ctrl+C stops)", flush=True)
+        raise BuildError(f"cannot listen on 127.0.0.1:{port} or the next port ({error}); try --port 0") from None
+    app_url = f"http://127.0.0.1:{app.server_address[1]}/"
+    threading.Thread(target=example.serve_forever, daemon=True).start()
+    print(f"Serving the app at {app_url}  (Ctrl+C stops)", flush=True)
+    print(f"Another site embedding it: http://127.0.0.1:{example.server_address[1]}/?assets={app_url}static/",
+          flush=True)
     try:
-        server.serve_forever()
+        app.serve_forever()
     except KeyboardInterrupt:
         pass
 

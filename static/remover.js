@@ -23,7 +23,7 @@ const FORMATS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpeg"
 export function createRemover({ assetsUrl = new URL("./", import.meta.url), model, device, threads, preset } = {}) {
   const workerUrl = new URL("../worker.js", new URL(assetsUrl, location.href));
   if (threads) workerUrl.searchParams.set("threads", String(threads));
-  const worker = new Worker(workerUrl, { type: "module" });
+  const worker = startWorker(workerUrl);
   const pending = new Map();
   let nextId = 1;
   let disposed = false;
@@ -104,6 +104,14 @@ export function createRemover({ assetsUrl = new URL("./", import.meta.url), mode
       pending.clear();
     },
   };
+}
+
+// Browsers only start workers from the page's own origin: for assets hosted elsewhere, a tiny
+// same-origin module worker imports ours (the asset host must allow CORS, as build.py serve does).
+function startWorker(url) {
+  if (url.origin === location.origin) return new Worker(url, { type: "module" });
+  const shim = new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" });
+  return new Worker(URL.createObjectURL(shim), { type: "module" });
 }
 
 // What the worker is sent: encoded bytes, an ImageBitmap, or raw RGBA pixels; never a copy it does not need.

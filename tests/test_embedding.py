@@ -1,0 +1,61 @@
+"""examples/embed.html: another site, on its own origin, embedding the worker from the app's origin."""
+import threading
+
+import pytest
+
+import build
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def another_site(chromium, server):
+    site = build.make_server(0, served=build.EXAMPLE_SERVED, index="examples/embed.html")
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    page = chromium.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # localhost vs 127.0.0.1: a different origin even on the same machine.
+    page.goto(f"http://localhost:{site.server_address[1]}/?assets={server}static/")
+    page.wait_for_selector("body[data-ready]", timeout=120_000)
+    yield page
+    assert not errors, errors
+    page.close()
+    site.shutdown()
+
+
+def pick(page, name, mime, data, state):
+    page.set_input_files("#file", {"name": name, "mimeType": mime, "buffer": data})
+    page.wait_for_selector(f"body[data-state={state}]", timeout=120_000)
+    return page.text_content("#status")
+
+
+def test_another_origin_runs_the_worker_with_threads(another_site, server):
+    assert not server.startswith(another_site.url.split("/?")[0])
+    threads = another_site.evaluate("navigator.hardwareConcurrency")
+    assert another_site.text_content("#status") == f"Ready, {threads} thread(s).", "isolated, so threaded"
+    status = pick(another_site, "cup.png", "image/png", _coffee(), "done")
+    assert status.startswith("Done: 600×400 on wasm")
+    log = another_site.text_content("#log")
+    assert "download 4574861/4574861" in log and "inference" in log
+
+
+def test_bad_input_cancellation_and_dispose(another_site):
+    assert "not an image" in pick(another_site, "notes.txt", "text/plain", b"hello", "not_an_image")
+    another_site.set_input_files("#file", {"name": "cup.png", "mimeType": "image/png", "buffer": _coffee()})
+    another_site.click("#cancel")
+    another_site.wait_for_selector("body[data-state=aborted]", timeout=60_000)
+    assert another_site.text_content("#status").startswith("AbortError (aborted)")
+    assert pick(another_site, "cup.png", "image/png", _coffee(), "done").startswith("Done"), "still usable"
+    another_site.click("#dispose")
+    assert pick(another_site, "cup.png", "image/png", _coffee(), "disposed").startswith("RemovalError (disposed)")
+
+
+def _coffee() -> bytes:
+    return build.prepare_test_images().joinpath("coffee.png").read_bytes()
+
+
+def test_the_example_host_serves_only_the_examples(another_site):
+    base = another_site.url.split("/?")[0]
+    for path, status in (("/", 200), ("/examples/embed.html", 200), ("/worker.js", 404), ("/static/remover.js", 404)):
+        assert another_site.request.get(base + path).status == status, path
