@@ -41,7 +41,8 @@ async function boot() {
   timings.packages = since(t0);
   t0 = performance.now();
   const micropip = pyodide.pyimport("micropip");
-  await micropip.install(`${vendor}wheels/${build.wheel.file}`, { deps: false });
+  // Its dependencies (numpy, Pillow) are loaded above; nothing may be looked up on the network.
+  await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
   const checksums = Object.fromEntries(build.models.map((m) => [m.file, m.sha256]));
   const service = browser.Service(ort, `${vendor}models/`, checksums);
