@@ -30,29 +30,26 @@ def pick(page, name, mime, data, state):
     return page.text_content("#status")
 
 
-def test_another_origin_runs_the_worker_with_threads(another_site, server):
+def test_another_origin_runs_the_worker_with_threads(another_site, server, images):
     assert not server.startswith(another_site.url.split("/?")[0])
     threads = another_site.evaluate("navigator.hardwareConcurrency")
     assert another_site.text_content("#status") == f"Ready, {threads} thread(s).", "isolated, so threaded"
-    status = pick(another_site, "cup.png", "image/png", _coffee(), "done")
+    status = pick(another_site, "cup.png", "image/png", (images / "coffee.png").read_bytes(), "done")
     assert status.startswith("Done: 600×400 on wasm")
     log = another_site.text_content("#log")
     assert "download 4574861/4574861" in log and "inference" in log
 
 
-def test_bad_input_cancellation_and_dispose(another_site):
+def test_bad_input_cancellation_and_dispose(another_site, images):
+    cup = (images / "coffee.png").read_bytes()
     assert "not an image" in pick(another_site, "notes.txt", "text/plain", b"hello", "not_an_image")
-    another_site.set_input_files("#file", {"name": "cup.png", "mimeType": "image/png", "buffer": _coffee()})
+    another_site.set_input_files("#file", {"name": "cup.png", "mimeType": "image/png", "buffer": cup})
     another_site.click("#cancel")
     another_site.wait_for_selector("body[data-state=aborted]", timeout=60_000)
     assert another_site.text_content("#status").startswith("AbortError (aborted)")
-    assert pick(another_site, "cup.png", "image/png", _coffee(), "done").startswith("Done"), "still usable"
+    assert pick(another_site, "cup.png", "image/png", cup, "done").startswith("Done"), "still usable"
     another_site.click("#dispose")
-    assert pick(another_site, "cup.png", "image/png", _coffee(), "disposed").startswith("RemovalError (disposed)")
-
-
-def _coffee() -> bytes:
-    return build.prepare_test_images().joinpath("coffee.png").read_bytes()
+    assert pick(another_site, "cup.png", "image/png", cup, "disposed").startswith("RemovalError (disposed)")
 
 
 def test_the_example_host_serves_only_the_examples(another_site):

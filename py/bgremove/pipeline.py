@@ -130,8 +130,7 @@ class Remover:
                      progress: Progress | None = None) -> Result:
         """Cut the subject out of one encoded image."""
         opts = self._options(options)
-        timings: dict[str, float] = {}
-        clock = _Clock(timings, progress or _no_progress)
+        clock = _Clock({}, progress or _no_progress)
         with clock("decode"):
             fmt = formats.sniff(data)
             _check_size(formats.dimensions(data))
