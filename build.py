@@ -44,7 +44,7 @@ PACKAGE_DIR = ROOT / "py"
 PACKAGE_NAME = "bgremove"
 CDN_TIMEOUT_S = 5
 # Only these paths are served: never the venv, the git directory or the tests.
-SERVED = ("index.html", "worker.js", "static/")
+SERVED = ("index.html", "sw.js", "worker.js", "static/")
 # The "another site" that embeds the app from a second origin (its own port).
 EXAMPLE_SERVED = ("examples/",)
 
@@ -297,8 +297,15 @@ def build() -> None:
         "models": build_models(),
         "wheel": build_wheel(),
     }
+    manifest["runtime"] = runtime_listing()
     write_if_changed(VENDOR / "build.json", (json.dumps(manifest, indent=1) + "\n").encode())
     log(f"static/vendor is ready ({manifest['wheel']['file']})")
+
+
+def runtime_listing() -> list[dict]:
+    """Every file the worker loads besides the models, with its sha256: the browser checks each before use."""
+    return [{"path": path.relative_to(VENDOR).as_posix(), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            for folder in ("pyodide", "ort", "wheels") for path in sorted((VENDOR / folder).iterdir())]
 
 
 def prepare_test_images() -> Path:

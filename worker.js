@@ -9,17 +9,15 @@
 //   out: {type: "ready", info} | {type: "boot-error", error}
 //        {id, type: "progress", stage, fraction, bytes?: {done, total}}
 //        {id, type: "result", ok: true, ...} | {id, type: "result", ok: false, error: {code, message}}
-// The worker's own URL may carry ?threads=N to use fewer threads than the machine has.
-import { loadPyodide } from "./static/vendor/pyodide/pyodide.mjs";
-import * as ort from "./static/vendor/ort/ort.wasm.min.mjs";
+// The worker's own URL may carry ?threads=N (fewer threads than the machine has) and
+// ?keepModels (loading a model does not release the previous one).
+import { openStore } from "./static/cache.js";
 
 const vendor = new URL("./static/vendor/", import.meta.url).href;
 const isolated = self.crossOriginIsolated === true;
-
-ort.env.wasm.wasmPaths = `${vendor}ort/`;
+const settings = new URL(import.meta.url).searchParams;
 // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
-const wanted = Number(new URL(import.meta.url).searchParams.get("threads")) || navigator.hardwareConcurrency || 1;
-ort.env.wasm.numThreads = isolated ? wanted : 1;
+const wanted = Number(settings.get("threads")) || navigator.hardwareConcurrency || 1;
 if (!isolated) {
   console.info(
     "background remover: running on 1 thread. Serve the page with Cross-Origin-Opener-Policy: same-origin " +
@@ -27,14 +25,65 @@ if (!isolated) {
   );
 }
 
+// Everything after this file comes through the verified store (Cache Storage, checked against
+// the build manifest's sha256). Pyodide fetches its own files, so for the manifest's URLs, and
+// only those, this worker's fetch() answers from the store too.
+async function verifiedRuntime() {
+  const plainFetch = self.fetch.bind(self);
+  const store = await openStore(plainFetch);
+  const build = await store.loadFresh(`${vendor}build.json`);
+  const checksums = new Map(build.runtime.map((file) => [new URL(file.path, vendor).href, file.sha256]));
+  // Every file is fetched at once, in parallel, and handed over once when its user asks for it.
+  // Waiting for all of them first also means a damaged file fails the start with its own name.
+  const early = new Map([...checksums].map(([url, sha256]) => [url, store.load(url, sha256)]));
+  await Promise.all(early.values());
+  const load = (url) => {
+    const loaded = early.get(url) ?? store.load(url, checksums.get(url));
+    early.delete(url);
+    return loaded;
+  };
+  self.fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!checksums.has(url)) return plainFetch(input, init);
+    const { bytes, type } = await load(url);
+    return new Response(bytes, { headers: { "content-type": type } });
+  };
+  // A checked script, as a blob URL that modules can be imported (and ORT's threads started) from.
+  const scriptUrl = async (path) => {
+    const { bytes } = await load(new URL(path, vendor).href);
+    return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+  };
+  return { store, build, load, scriptUrl };
+}
+
+async function startOrt({ load, scriptUrl }) {
+  const [ort, mjs, wasm] = await Promise.all([
+    scriptUrl("ort/ort.wasm.min.mjs").then((url) => import(url)),
+    scriptUrl("ort/ort-wasm-simd-threaded.mjs"),
+    load(`${vendor}ort/ort-wasm-simd-threaded.wasm`),
+  ]);
+  ort.env.wasm.wasmPaths = { mjs };
+  ort.env.wasm.wasmBinary = wasm.bytes;
+  ort.env.wasm.numThreads = isolated ? wanted : 1;
+  return ort;
+}
+
+async function startPyodide({ scriptUrl }) {
+  // pyodide.asm.js defines globalThis._createPyodideModule, which loadPyodide then uses as is.
+  const [{ loadPyodide }] = await Promise.all([
+    scriptUrl("pyodide/pyodide.mjs").then((url) => import(url)),
+    scriptUrl("pyodide/pyodide.asm.js").then((url) => import(url)),
+  ]);
+  return loadPyodide({ indexURL: `${vendor}pyodide/` });
+}
+
 async function boot() {
   const timings = {};
   const since = (t0) => Math.round(performance.now() - t0) / 1000;
   let t0 = performance.now();
-  const [pyodide, build] = await Promise.all([
-    loadPyodide({ indexURL: `${vendor}pyodide/` }),
-    fetch(`${vendor}build.json`).then((r) => r.json()),
-  ]);
+  const runtime = await verifiedRuntime();
+  const { build, store } = runtime;
+  const [pyodide, ort] = await Promise.all([startPyodide(runtime), startOrt(runtime)]);
   timings.pyodide = since(t0);
   t0 = performance.now();
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
@@ -45,7 +94,7 @@ async function boot() {
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
   const checksums = Object.fromEntries(build.models.map((m) => [m.file, m.sha256]));
-  const service = browser.Service(ort, `${vendor}models/`, checksums);
+  const service = browser.Service(ort, store, `${vendor}models/`, checksums, settings.has("keepModels"));
   timings.wheel = since(t0);
   return {
     service,

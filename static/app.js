@@ -148,6 +148,11 @@ dropzone.addEventListener("drop", (event) => {
 });
 document.addEventListener("paste", (event) => accept([...event.clipboardData.files]));
 
+// The page keeps itself for offline visits; the engine keeps its runtime and models on its own.
+navigator.serviceWorker
+  ?.register(new URL("../sw.js", import.meta.url))
+  .catch((error) => console.info(`background remover: no offline copy of this page (${error.message}).`));
+
 setUp().catch((error) => showEngine(`Could not read the build manifest: ${error.message}`, true));
 remover.ready.then(
   (info) => {

@@ -18,11 +18,17 @@ export class RemovalError extends Error {
   }
 }
 
+// This module's folder, written so that bundlers leave it alone: they rewrite
+// new URL("literal", import.meta.url), and would point it at their own output.
+const moduleUrl = import.meta.url;
+const here = new URL(".", moduleUrl);
+
 const FORMATS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpeg" };
 
-export function createRemover({ assetsUrl = new URL("./", import.meta.url), model, device, threads, preset } = {}) {
+export function createRemover({ assetsUrl = here, model, device, threads, preset, keepModels = false } = {}) {
   const workerUrl = new URL("../worker.js", new URL(assetsUrl, location.href));
   if (threads) workerUrl.searchParams.set("threads", String(threads));
+  if (keepModels) workerUrl.searchParams.set("keepModels", "");
   const worker = startWorker(workerUrl);
   const pending = new Map();
   let nextId = 1;
@@ -35,7 +41,14 @@ export function createRemover({ assetsUrl = new URL("./", import.meta.url), mode
       else dispatch(data);
     });
     worker.addEventListener("error", (event) =>
-      reject(new RemovalError({ code: "boot_failed", message: event.message || "The worker failed to start." })),
+      reject(
+        new RemovalError({
+          code: "boot_failed",
+          message:
+            `${event.message || "The worker failed to start"} (${workerUrl.href}). assetsUrl must be the folder ` +
+            "that holds remover.js and vendor/, with worker.js one level up; another origin must allow CORS.",
+        }),
+      ),
     );
   });
   ready.catch(() => {}); // a failed boot is reported through every request as well

@@ -50,7 +50,7 @@ def run():
 @pytest.fixture(scope="session")
 def native(run):
     """Run a coroutine of a shared native Remover: native(lambda r: r.remove(...))."""
-    remover = Remover(NativeHost())
+    remover = Remover(NativeHost(), keep_models=True)  # the tests switch models often
     return lambda make: run(make(remover))
 
 

@@ -1,10 +1,12 @@
 """The real page in Chromium: files in the picker, PNGs out of the cards (u2netp)."""
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import build
 from conftest import rgba_of
 
 pytestmark = pytest.mark.browser
@@ -193,29 +195,35 @@ REMOVE_WITH_A_NEW_WORKER = """async (model) => {
         remover.dispose();
     }
 }""" % DRAW
-CACHED_MODEL = """async (file) => {
-    const cache = await caches.open("bgremove-models-v1");
-    const hit = await cache.match(new URL(`static/vendor/models/${file}`, location.href).href);
+CACHED_SIZE = """async (path) => {
+    const cache = await caches.open("bgremove-v1");
+    const hit = await cache.match(new URL(`static/vendor/${path}`, location.href).href);
     return hit ? (await hit.arrayBuffer()).byteLength : null;
 }"""
-REPLACE_CACHED_MODEL = """async ([file, body]) => {
-    const cache = await caches.open("bgremove-models-v1");
-    const url = new URL(`static/vendor/models/${file}`, location.href).href;
+REPLACE_CACHED = """async ([path, body]) => {
+    const cache = await caches.open("bgremove-v1");
+    const url = new URL(`static/vendor/${path}`, location.href).href;
     if (body === null) await cache.delete(url); else await cache.put(url, new Response(body));
 }"""
 
 
-def test_models_are_kept_in_cache_storage_and_a_damaged_copy_is_replaced(app):
+def test_runtime_and_models_are_kept_in_cache_storage_and_a_damaged_copy_is_replaced(app):
     assert app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")["ok"]
-    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") == 4_574_861, "a verified copy is cached"
-    app.page.evaluate(REPLACE_CACHED_MODEL, ["u2netp.onnx", "garbage"])
-    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") == 7
+    manifest = json.loads((build.VENDOR / "build.json").read_text())
+    for file in manifest["runtime"]:
+        assert app.page.evaluate(CACHED_SIZE, file["path"]) == file["bytes"], file["path"]
+    assert app.page.evaluate(CACHED_SIZE, "models/u2netp.onnx") == 4_574_861
+    for path in ("models/u2netp.onnx", "pyodide/pyodide.asm.wasm", "ort/ort.wasm.min.mjs"):
+        app.page.evaluate(REPLACE_CACHED, [path, "garbage"])
     assert app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp") == {"ok": True, "model": "u2netp"}
-    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") == 4_574_861, "fetched again and verified"
+    sizes = {file["path"]: file["bytes"] for file in manifest["runtime"]}
+    for path in ("pyodide/pyodide.asm.wasm", "ort/ort.wasm.min.mjs"):
+        assert app.page.evaluate(CACHED_SIZE, path) == sizes[path], f"{path} fetched again and verified"
+    assert app.page.evaluate(CACHED_SIZE, "models/u2netp.onnx") == 4_574_861
 
 
 def test_a_damaged_model_from_the_server_is_refused(app):
-    app.page.evaluate(REPLACE_CACHED_MODEL, ["u2netp.onnx", None])
+    app.page.evaluate(REPLACE_CACHED, ["models/u2netp.onnx", None])
     app.page.route("**/static/vendor/models/u2netp.onnx", lambda route: route.fulfill(body=b"not a model"))
     try:
         result = app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")
@@ -223,4 +231,17 @@ def test_a_damaged_model_from_the_server_is_refused(app):
         app.page.unroute("**/static/vendor/models/u2netp.onnx")
     assert result["ok"] is False and result["code"] == "model_load_failed"
     assert "checksum" in result["message"] and "u2netp.onnx" in result["message"]
-    assert app.page.evaluate(CACHED_MODEL, "u2netp.onnx") is None, "nothing damaged is cached"
+    assert app.page.evaluate(CACHED_SIZE, "models/u2netp.onnx") is None, "nothing damaged is cached"
+
+
+def test_a_damaged_runtime_file_from_the_server_stops_the_start_with_its_name(app):
+    path = "pyodide/python_stdlib.zip"
+    app.page.evaluate(REPLACE_CACHED, [path, None])
+    app.page.route(f"**/static/vendor/{path}", lambda route: route.fulfill(body=b"not a zip"))
+    try:
+        result = app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")
+    finally:
+        app.page.unroute(f"**/static/vendor/{path}")
+    assert result["ok"] is False and result["code"] == "boot_failed", result
+    assert "python_stdlib.zip failed its checksum" in result["message"]
+    assert app.page.evaluate(CACHED_SIZE, path) is None

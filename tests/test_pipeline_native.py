@@ -94,6 +94,21 @@ def test_sessions_are_reused_and_released(images, native):
     assert native(scenario) == (["u2netp"], [], [])
 
 
+def test_switching_models_releases_the_previous_session_unless_asked_to_keep_it(run):
+    from bgremove import Remover
+    from bgremove.hosts.native import NativeHost
+
+    async def switch(remover):
+        await remover.session("u2netp")
+        await remover.session("isnet-small")
+        loaded = remover.loaded_models
+        await remover.release()
+        return loaded
+
+    assert run(switch(Remover(NativeHost()))) == ["isnet-small"]
+    assert run(switch(Remover(NativeHost(), keep_models=True))) == ["isnet-small", "u2netp"]
+
+
 def test_missing_model_file_is_a_model_load_error(images, run, tmp_path):
     from bgremove import Remover
     from bgremove.hosts.native import NativeHost

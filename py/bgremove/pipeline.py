@@ -66,10 +66,15 @@ def _no_progress(stage: str, fraction: float, done: int | None = None, total: in
 
 
 class Remover:
-    """Removes backgrounds with one host; keeps one session per model until released."""
+    """Removes backgrounds with one host.
 
-    def __init__(self, host: Host):
+    A model's session lives until it is released, or until another model is used: loading a
+    second model releases the first, unless keep_models is set (a model can take a few hundred MB).
+    """
+
+    def __init__(self, host: Host, keep_models: bool = False):
         self.host = host
+        self.keep_models = keep_models
         self._sessions: dict[str, asyncio.Future] = {}
 
     @property
@@ -79,6 +84,9 @@ class Remover:
     async def session(self, model: str, progress: Progress = _no_progress) -> Any:
         """The model's session, created on first use and shared by later calls."""
         if model not in self._sessions:
+            if not self.keep_models:
+                for other in list(self._sessions):
+                    await self.release(other)
             self._sessions[model] = asyncio.ensure_future(self._create(MODELS[model], progress))
         try:
             return await self._sessions[model]

@@ -6,10 +6,9 @@ encodes, onnxruntime-web infers. `Service` is what worker.js talks to.
 from __future__ import annotations
 
 import numpy as np
-import js
-from js import (Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Response, Uint8Array,
-                Uint8ClampedArray, createImageBitmap, crypto, fetch)
-from pyodide.ffi import JsException, to_js
+from js import (Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Uint8Array, Uint8ClampedArray,
+                createImageBitmap)
+from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import errors, pillow_codec
 from ..errors import BgRemoveError
@@ -17,8 +16,6 @@ from ..models import ModelSpec
 from ..options import Options
 from ..pipeline import Progress, Remover
 
-# Models stay in Cache Storage between visits; every use checks their sha256 first.
-MODEL_CACHE = "bgremove-models-v1"
 # Formats the browser cannot decode itself but Pillow can.
 _PILLOW_ONLY = ("tiff",)
 # Formats only some browsers decode (HEIC: Safari; AVIF: most), so a failure means "unsupported here".
@@ -30,8 +27,9 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, ort, models_url: str, checksums: dict[str, str], device: str = "wasm"):
+    def __init__(self, ort, store, models_url: str, checksums: dict[str, str], device: str = "wasm"):
         self.ort = ort
+        self.store = store  # static/cache.js: Cache Storage, every file checked against its sha256
         self.models_url = models_url
         self.checksums = checksums  # model file name -> sha256, from the build manifest
         self.device = device
@@ -66,53 +64,23 @@ class BrowserHost:
         return await self.ort.InferenceSession.create(model, _js(options))
 
     async def _model_bytes(self, spec: ModelSpec, progress: Progress):
-        """The model file, from Cache Storage when a verified copy is there, else downloaded, verified, cached."""
+        """The model file, checked against the build's sha256, from Cache Storage or else downloaded (store.load)."""
         url = self.models_url + spec.file
         expected = self.checksums.get(spec.file)
-        cache = await js.caches.open(MODEL_CACHE) if hasattr(js, "caches") else None
-        if cache is not None and expected:
-            hit = await cache.match(url)
-            if hit:
-                model = Uint8Array.new(await hit.arrayBuffer())
-                if await _sha256(model) == expected:
-                    progress("download", 1.0, model.length, model.length)
-                    return model
-                await cache.delete(url)  # damaged or stale: fetch it again
-        model = await self._download(url, progress)
-        if expected:
-            actual = await _sha256(model)
-            if actual != expected:
-                raise BgRemoveError(errors.MODEL_LOAD_FAILED,
-                                    f"{spec.file} from {url} failed its checksum: expected sha256 {expected}, "
-                                    f"got {actual}. The file on the server is damaged or not this build's.")
-            if cache is not None:
-                await cache.put(url, Response.new(model))
-        return model
+        if expected is None:
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"{spec.file} is not in this build's manifest.")
 
-    async def _download(self, url: str, progress: Progress):
+        def on_bytes(done, total):
+            progress("download", min(done / total, 1.0) if total else 0.0, done, total)
+
+        callback = create_proxy(on_bytes)
         try:
-            response = await fetch(url)
-        except JsException as error:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not download {url}: {error.message}") from None
-        if not response.ok:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not download {url}: HTTP {response.status}.")
-        total = int(response.headers.get("content-length") or 0)
-        reader = response.body.getReader()
-        chunks, received = [], 0
-        while True:
-            chunk = await reader.read()
-            if chunk.done:
-                break
-            chunks.append(chunk.value)
-            received += chunk.value.length
-            if total:
-                progress("download", min(received / total, 1.0), received, total)
-        model = Uint8Array.new(received)
-        offset = 0
-        for chunk in chunks:
-            model.set(chunk, offset)
-            offset += chunk.length
-        return model
+            loaded = await self.store.load(url, expected, callback)
+        except JsException as error:  # a cancellation raised in on_bytes comes back as itself, not as this
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {spec.file}: {error.message}") from None
+        finally:
+            callback.destroy()
+        return loaded.bytes
 
     async def release_session(self, session) -> None:
         await session.release()
@@ -129,11 +97,6 @@ class BrowserHost:
         feed.dispose()
         output.dispose()
         return mask
-
-
-async def _sha256(data) -> str:
-    digest = await crypto.subtle.digest("SHA-256", data)
-    return Uint8Array.new(digest).to_bytes().hex()
 
 
 def bitmap_pixels(bitmap) -> np.ndarray:
@@ -167,8 +130,8 @@ class Service:
     ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
     """
 
-    def __init__(self, ort, models_url: str, checksums):
-        self.remover = Remover(BrowserHost(ort, models_url, checksums.to_py()))
+    def __init__(self, ort, store, models_url: str, checksums, keep_models: bool = False):
+        self.remover = Remover(BrowserHost(ort, store, models_url, checksums.to_py()), keep_models)
 
     async def handle(self, request, progress):
         report = _abortable(progress)
