@@ -84,9 +84,9 @@ export function createRemover({ assetsUrl = here, model, device, threads, preset
     // Resolves to what the engine reports about itself (versions, threads, start-up timings).
     ready,
 
-    // Downloads and prepares the model, so the first remove() does not wait for it.
-    preload({ onProgress, signal } = {}) {
-      return request({ type: "preload", model }, [], { onProgress, signal }).then(() => undefined);
+    // Downloads and prepares a model (this remover's by default), so remove() does not wait for it.
+    preload({ model: name = model, onProgress, signal } = {}) {
+      return request({ type: "preload", model: name }, [], { onProgress, signal }).then(() => undefined);
     },
 
     // input: File, Blob, ArrayBuffer, typed array, URL string, ImageBitmap, ImageData,
