@@ -4,7 +4,7 @@
     python3 build.py serve [--port N]   build if needed, then serve the app on 127.0.0.1
     python3 build.py test [pytest args] build if needed, then run every test
     python3 build.py eval [args]        score mask quality (python3 build.py eval --help)
-    python3 build.py build              only build
+    python3 build.py build [--out DIR]  only build (--out: also write the deployable site to DIR)
 
 Standard library only at the top level: everything else (pytest, Playwright,
 numpy, onnxruntime) goes into the project's own .venv, pinned in
@@ -40,6 +40,7 @@ VENV = ROOT / ".venv"
 CACHE = Path(os.environ.get("BGREMOVE_CACHE", Path.home() / ".cache" / "bgremove"))
 DOWNLOADS = CACHE / "downloads"
 TEST_IMAGES = CACHE / "test-images"
+VITE_APP = ROOT / "tests" / "vite-app"
 PACKAGE_DIR = ROOT / "py"
 PACKAGE_NAME = "bgremove"
 CDN_TIMEOUT_S = 5
@@ -302,6 +303,22 @@ def build() -> None:
     log(f"static/vendor is ready ({manifest['wheel']['file']})")
 
 
+def export_site(out: Path) -> None:
+    """The deployable site as one folder: what the server serves, nothing else (hard links where possible)."""
+    for entry in SERVED:
+        source = ROOT / entry
+        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+        for path in files:
+            target = out / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
+    log(f"the site is in {out}: copy this folder to any host that sends the headers in README.md")
+
+
 def runtime_listing() -> list[dict]:
     """Every file the worker loads besides the models, with its sha256: the browser checks each before use."""
     return [{"path": path.relative_to(VENDOR).as_posix(), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
@@ -316,6 +333,27 @@ def prepare_test_images() -> Path:
     return TEST_IMAGES
 
 
+def prepare_vite_app() -> Path:
+    """tests/vite-app's dev dependencies (Vite), installed by npm ci outside the repo, once per lockfile.
+
+    package-lock.json pins every package and its checksum; npm checks each download against it.
+    """
+    lock = (VITE_APP / "package-lock.json").read_bytes()
+    target = CACHE / f"vite-app-{sha256_bytes(lock)[:16]}"
+    if not (target / "node_modules" / ".bin" / "vite").exists():
+        if shutil.which("npm") is None:
+            raise BuildError("npm is needed for the Vite test: install Node.js and npm (apt-get install npm)")
+        target.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(VITE_APP / name, target / name)
+        log("installing the Vite test app's pinned dev dependencies (npm ci)")
+        result = subprocess.run(["npm", "ci", "--cache", str(CACHE / "npm"), "--prefer-offline", "--no-audit",
+                                 "--no-fund", "--silent"], cwd=target, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"npm ci failed for the Vite test app:\n{result.stderr.strip()}")
+    return target
+
+
 # ---------------------------------------------------------------------- serve
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -325,8 +363,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         ".json": "application/json", ".onnx": "application/octet-stream", ".whl": "application/zip",
     }
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, directory=str(ROOT), **kwargs)
+    def __init__(self, request, client_address, server):
+        super().__init__(request, client_address, server, directory=str(server.root))
 
     def send_head(self):
         # Judge the path as the file system will see it: unquoted and normalised.
@@ -356,11 +394,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def make_server(port: int = 0, verbose: bool = False, served: tuple[str, ...] = SERVED,
-                index: str = "index.html") -> http.server.ThreadingHTTPServer:
+                index: str = "index.html", root: Path = ROOT) -> http.server.ThreadingHTTPServer:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.verbose = verbose
-    server.served, server.index = served, index
+    server.served, server.index, server.root = served, index, root
     return server
 
 
@@ -389,6 +427,7 @@ def test(pytest_args: list[str]) -> int:
     python = ensure_venv()
     build()
     prepare_test_images()
+    prepare_vite_app()
     return subprocess.run([str(python), "-m", "pytest", "-c", str(ROOT / "tests" / "pytest.ini"),
                            "--rootdir", str(ROOT), *pytest_args], cwd=ROOT).returncode
 
@@ -396,7 +435,8 @@ def test(pytest_args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="fetch, verify and assemble static/vendor")
+    build_parser = commands.add_parser("build", help="fetch, verify and assemble static/vendor")
+    build_parser.add_argument("--out", type=Path, help="also write the deployable site into this folder")
     serve_parser = commands.add_parser("serve", help="build if needed, then serve on 127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
     commands.add_parser("test", help="build if needed, then run every test (extra arguments go to pytest)")
@@ -413,6 +453,8 @@ def main(argv: list[str]) -> int:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "build":
         build()
+        if args.out:
+            export_site(args.out.resolve())
     else:
         serve(args.port)
     return 0

@@ -19,7 +19,7 @@ export class RemovalError extends Error {
 }
 
 // This module's folder, written so that bundlers leave it alone: they rewrite
-// new URL("literal", import.meta.url), and would point it at their own output.
+// new URL("some/file", import.meta.url) to files of their own output.
 const moduleUrl = import.meta.url;
 const here = new URL(".", moduleUrl);
 

@@ -1,0 +1,60 @@
+"""A site built with a bundler works with no configuration: tests/vite-app, built by Vite, run in Chromium.
+
+The app bundles static/remover.js into its own code (copied in, as a site would vendor it) and
+names the asset host with assetsUrl; the worker, runtime and models come from the app server on
+another origin. No vite.config is written: whatever Vite does by default must work.
+"""
+import shutil
+import subprocess
+import threading
+
+import pytest
+
+import build
+from conftest import BOOT_TIMEOUT_MS, RESULT_TIMEOUT_MS, ROOT
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def vite_site(tmp_path_factory):
+    app = build.prepare_vite_app()
+    for stale in ("index.html", "src", "dist", "vite.config.js"):
+        target = app / stale
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    shutil.copy(build.VITE_APP / "index.html", app / "index.html")
+    shutil.copytree(build.VITE_APP / "src", app / "src")
+    (app / "src" / "bgremove").mkdir()
+    shutil.copy(ROOT / "static" / "remover.js", app / "src" / "bgremove" / "remover.js")
+    dist = tmp_path_factory.mktemp("vite") / "dist"
+    result = subprocess.run([str(app / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(dist)],
+                            cwd=app, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = build.make_server(0, served=("index.html", "assets/"), root=dist)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    yield dist, f"http://localhost:{site.server_address[1]}/"
+    site.shutdown()
+
+
+def test_a_vite_built_site_removes_a_background(vite_site, chromium, server, images):
+    dist, url = vite_site
+    bundles = list((dist / "assets").glob("*.js"))
+    assert len(bundles) == 1 and "RemovalError" in bundles[0].read_text(), "remover.js is inside the site's bundle"
+    assert not list(dist.rglob("remover.js")) and not list(dist.rglob("worker*.js")), "nothing copied beside it"
+
+    page = chromium.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{url}?assets={server}static/")
+        page.wait_for_function("document.getElementById('status').textContent !== 'Starting…'",
+                               timeout=BOOT_TIMEOUT_MS)
+        assert page.text_content("#status") == "Ready."
+        page.set_input_files("#file", images / "coffee.png")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')",
+                               timeout=RESULT_TIMEOUT_MS)
+        assert page.text_content("#status") == "Done: 600×400, u2netp on wasm."
+        assert page.evaluate("document.getElementById('result').decode().then(() => true)")
+        assert not errors, errors
+    finally:
+        page.close()
