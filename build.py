@@ -380,8 +380,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self):
         # Cross-origin isolation, so SharedArrayBuffer and wasm threads are available.
-        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        if self.server.isolated:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
         # Other sites may embed the worker from here: its module, runtime and models load over CORS.
         self.send_header("Access-Control-Allow-Origin", "*")
@@ -394,11 +395,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
 
 def make_server(port: int = 0, verbose: bool = False, served: tuple[str, ...] = SERVED,
-                index: str = "index.html", root: Path = ROOT) -> http.server.ThreadingHTTPServer:
+                index: str = "index.html", root: Path = ROOT,
+                isolated: bool = True) -> http.server.ThreadingHTTPServer:
+    """isolated=False leaves out COOP/COEP, as a host that does not send them (the tests' single-thread case)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.verbose = verbose
-    server.served, server.index, server.root = served, index, root
+    server.served, server.index, server.root, server.isolated = served, index, root, isolated
     return server
 
 

@@ -6,7 +6,7 @@
 //   in : {id, type: "remove", options, data: ArrayBuffer | bitmap: ImageBitmap | pixels: {width, height, data}}
 //        (buffers and bitmaps transferred), {id, type: "preload", model?}, {id, type: "release", model?},
 //        {id, type: "cancel"} (for an earlier id)
-//   out: {type: "ready", info} | {type: "boot-error", error}
+//   out: {type: "progress", stage: "runtime", fraction, bytes} (start-up) | {type: "ready", info} | {type: "boot-error", error}
 //        {id, type: "progress", stage, fraction, bytes?: {done, total}}
 //        {id, type: "result", ok: true, ...} | {id, type: "result", ok: false, error: {code, message}}
 // The worker's own URL may carry ?threads=N (fewer threads than the machine has) and
@@ -35,7 +35,14 @@ async function verifiedRuntime() {
   const checksums = new Map(build.runtime.map((file) => [new URL(file.path, vendor).href, file.sha256]));
   // Every file is fetched at once, in parallel, and handed over once when its user asks for it.
   // Waiting for all of them first also means a damaged file fails the start with its own name.
-  const early = new Map([...checksums].map(([url, sha256]) => [url, store.load(url, sha256)]));
+  const total = build.runtime.reduce((sum, file) => sum + file.bytes, 0);
+  const received = new Map();
+  const onBytes = (url) => (done) => {
+    received.set(url, done);
+    const sum = [...received.values()].reduce((a, b) => a + b, 0);
+    postMessage({ type: "progress", stage: "runtime", fraction: Math.min(sum / total, 1), bytes: { done: sum, total } });
+  };
+  const early = new Map([...checksums].map(([url, sha256]) => [url, store.load(url, sha256, onBytes(url))]));
   await Promise.all(early.values());
   const load = (url) => {
     const loaded = early.get(url) ?? store.load(url, checksums.get(url));

@@ -13,7 +13,10 @@ const STAGES = {
 };
 const EXTENSIONS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpg" };
 const params = new URLSearchParams(location.search);
-const remover = createRemover();
+const remover = createRemover({
+  onProgress: ({ bytes }) =>
+    showEngine(`Starting the engine: ${megabytes(bytes.done)} of ${megabytes(bytes.total)} checked and loaded…`),
+});
 
 const megabytes = (bytes) => `${Math.round(bytes / 1e6)} MB`;
 

@@ -25,7 +25,15 @@ const here = new URL(".", moduleUrl);
 
 const FORMATS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpeg" };
 
-export function createRemover({ assetsUrl = here, model, device, threads, preset, keepModels = false } = {}) {
+export function createRemover({
+  assetsUrl = here,
+  model,
+  device,
+  threads,
+  preset,
+  keepModels = false,
+  onProgress: onStartProgress = () => {},
+} = {}) {
   const workerUrl = new URL("../worker.js", new URL(assetsUrl, location.href));
   if (threads) workerUrl.searchParams.set("threads", String(threads));
   if (keepModels) workerUrl.searchParams.set("keepModels", "");
@@ -54,6 +62,10 @@ export function createRemover({ assetsUrl = here, model, device, threads, preset
   ready.catch(() => {}); // a failed boot is reported through every request as well
 
   function dispatch(data) {
+    if (data.id === undefined && data.type === "progress") {
+      onStartProgress({ stage: data.stage, fraction: data.fraction, bytes: data.bytes });
+      return;
+    }
     const call = pending.get(data.id);
     if (!call) return;
     if (data.type === "progress") {

@@ -103,7 +103,8 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
     """static/remover.js, as another site would use it."""
     result = app.page.evaluate("""async () => {
         const { createRemover } = await import("./static/remover.js");
-        const remover = createRemover({ model: "u2netp" });
+        const starting = [];
+        const remover = createRemover({ model: "u2netp", onProgress: (event) => starting.push(event) });
         await remover.ready;
         %s
         let error;
@@ -114,10 +115,15 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
         remover.dispose();
         let afterDispose;
         try { await remover.remove(new Uint8Array(4)); } catch (e) { afterDispose = e.code; }
-        const download = events.find((e) => e.stage === "download");
+        const download = events.filter((e) => e.stage === "download").at(-1);
         return { error, type: blob.type, size: [meta.width, meta.height], released, afterDispose,
-                 stages: [...new Set(events.map((e) => e.stage))], bytes: download.bytes };
+                 stages: [...new Set(events.map((e) => e.stage))], bytes: download.bytes,
+                 start: [...new Set(starting.map((e) => e.stage))], started: starting.at(-1) };
     }""" % DRAW)
+    runtime_bytes = sum(f["bytes"] for f in json.loads((build.VENDOR / "build.json").read_text())["runtime"])
+    assert result["start"] == ["runtime"]
+    assert result["started"]["bytes"] == {"done": runtime_bytes, "total": runtime_bytes}
+    assert result["started"]["fraction"] == 1
     assert result["error"] == ["RemovalError", "not_an_image"]
     assert result["type"] == "image/png" and result["size"] == [64, 48]
     assert result["released"] == [["u2netp"], []] and result["afterDispose"] == "disposed"

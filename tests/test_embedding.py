@@ -4,6 +4,7 @@ import threading
 import pytest
 
 import build
+from conftest import App
 
 pytestmark = pytest.mark.browser
 
@@ -56,3 +57,22 @@ def test_the_example_host_serves_only_the_examples(another_site):
     base = another_site.url.split("/?")[0]
     for path, status in (("/", 200), ("/examples/embed.html", 200), ("/worker.js", 404), ("/static/remover.js", 404)):
         assert another_site.request.get(base + path).status == status, path
+
+
+def test_a_page_that_is_not_isolated_runs_on_one_thread_and_says_why(chromium, images):
+    plain = build.make_server(0, isolated=False)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    page = chromium.new_page()
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    try:
+        app = App(page, f"http://127.0.0.1:{plain.server_address[1]}/").open("?model=u2netp")
+        assert page.evaluate("crossOriginIsolated") is False
+        assert "1 thread (the page is not cross-origin isolated)" in page.text_content("#engine")
+        assert any("running on 1 thread" in line and "Cross-Origin-Embedder-Policy" in line for line in console)
+        card = app.submit([images / "coffee.png"])[0]
+        assert card["state"] == "done", card["status"]
+        assert not app.errors, app.errors
+    finally:
+        page.close()
+        plain.shutdown()
