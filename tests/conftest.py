@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import sys
 import threading
@@ -61,13 +62,25 @@ def rgba_of(data: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGBA"))
 
 
+@contextlib.contextmanager
+def serving(host: str = "127.0.0.1", **options):
+    """build.make_server(**options) on a thread of its own: yields (server, its base URL); stopped on exit.
+
+    host only names it in the URL (localhost and 127.0.0.1 are different origins on one socket).
+    """
+    srv = build.make_server(0, **options)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv, f"http://{host}:{srv.server_address[1]}/"
+    finally:
+        srv.shutdown()  # returns at once when the test stopped it already
+        srv.server_close()
+
+
 @pytest.fixture(scope="session")
 def server():
-    srv = build.make_server(0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
+    with serving() as (_, url):
+        yield url
 
 
 @pytest.fixture(scope="session")

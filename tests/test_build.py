@@ -1,13 +1,12 @@
 """build.py: checksums, the shipped Pyodide lock, and what the server sends."""
 import json
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
 import build
-from conftest import ROOT, App
+from conftest import ROOT, App, serving
 
 
 def test_a_checksum_mismatch_names_the_file_and_both_sums(tmp_path):
@@ -75,14 +74,10 @@ def test_the_exported_folder_is_the_whole_site(tmp_path, chromium, images):
     site = tmp_path / "site"
     build.export_site(site)
     assert sorted(p.name for p in site.iterdir()) == ["index.html", "static", "sw.js", "worker.js"]
-    server = build.make_server(0, root=site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    page = chromium.new_page()
-    try:
-        app = App(page, f"http://127.0.0.1:{server.server_address[1]}/").open("?model=u2netp&preset=fast")
+    with serving(root=site) as (_, url):
+        page = chromium.new_page()
+        app = App(page, url).open("?model=u2netp&preset=fast")
         card = app.submit([images / "coffee.png"])[0]
         assert card["state"] == "done", card["status"]
         assert not app.errors, app.errors
-    finally:
         page.close()
-        server.shutdown()

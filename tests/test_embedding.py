@@ -1,28 +1,24 @@
 """examples/embed.html: another site, on its own origin, embedding the worker from the app's origin."""
-import threading
-
 import pytest
 
 import build
-from conftest import App
+from conftest import App, serving
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def another_site(chromium, server):
-    site = build.make_server(0, served=build.EXAMPLE_SERVED, index="examples/embed.html")
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    page = chromium.new_page()
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
     # localhost vs 127.0.0.1: a different origin even on the same machine.
-    page.goto(f"http://localhost:{site.server_address[1]}/?assets={server}static/")
-    page.wait_for_selector("body[data-ready]", timeout=120_000)
-    yield page
-    assert not errors, errors
-    page.close()
-    site.shutdown()
+    with serving("localhost", served=build.EXAMPLE_SERVED, index="examples/embed.html") as (_, site):
+        page = chromium.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{site}?assets={server}static/")
+        page.wait_for_selector("body[data-ready]", timeout=120_000)
+        yield page
+        assert not errors, errors
+        page.close()
 
 
 def pick(page, name, mime, data, state):
@@ -60,19 +56,15 @@ def test_the_example_host_serves_only_the_examples(another_site):
 
 
 def test_a_page_that_is_not_isolated_runs_on_one_thread_and_says_why(chromium, images):
-    plain = build.make_server(0, isolated=False)
-    threading.Thread(target=plain.serve_forever, daemon=True).start()
-    page = chromium.new_page()
-    console = []
-    page.on("console", lambda message: console.append(message.text))
-    try:
-        app = App(page, f"http://127.0.0.1:{plain.server_address[1]}/").open("?model=u2netp")
+    with serving(isolated=False) as (_, url):
+        page = chromium.new_page()
+        console = []
+        page.on("console", lambda message: console.append(message.text))
+        app = App(page, url).open("?model=u2netp")
         assert page.evaluate("crossOriginIsolated") is False
         assert "1 thread (the page is not cross-origin isolated)" in page.text_content("#engine")
         assert any("running on 1 thread" in line and "Cross-Origin-Embedder-Policy" in line for line in console)
         card = app.submit([images / "coffee.png"])[0]
         assert card["state"] == "done", card["status"]
         assert not app.errors, app.errors
-    finally:
         page.close()
-        plain.shutdown()

@@ -1,11 +1,9 @@
 """A second visit works with the server gone: the page from its service worker, the engine from Cache Storage."""
-import threading
 import time
 
 import pytest
 
-import build
-from conftest import App
+from conftest import App, serving
 
 pytestmark = pytest.mark.browser
 
@@ -18,28 +16,22 @@ def started(app: App, query: str) -> float:
 
 
 def test_a_second_visit_works_offline_and_starts_from_the_cache(chromium, images):
-    server = build.make_server(0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     context = chromium.new_context()  # a fresh profile: nothing cached yet
-    running = True
     try:
-        app = App(context.new_page(), f"http://127.0.0.1:{server.server_address[1]}/")
-        cold = started(app, "?model=u2netp")
-        assert app.submit([images / "coffee.png"])[0]["state"] == "done"
-        app.page.evaluate("navigator.serviceWorker.ready")
-        warm = started(app, "?model=u2netp")
+        with serving() as (server, url):
+            app = App(context.new_page(), url)
+            cold = started(app, "?model=u2netp")
+            assert app.submit([images / "coffee.png"])[0]["state"] == "done"
+            app.page.evaluate("navigator.serviceWorker.ready")
+            warm = started(app, "?model=u2netp")
 
-        server.shutdown()
-        server.server_close()  # connections are refused from now on
-        running = False
-        offline = started(app, "?model=u2netp")
-        card = app.submit([images / "chelsea.png"])[0]
-        assert card["state"] == "done", card["status"]
-        assert "u2netp" in card["meta"]
-        assert not app.errors, app.errors
-        print(f"start: cold {cold:.2f} s, warm (cached) {warm:.2f} s, offline {offline:.2f} s")
+            server.shutdown()
+            server.server_close()  # connections are refused from now on
+            offline = started(app, "?model=u2netp")
+            card = app.submit([images / "chelsea.png"])[0]
+            assert card["state"] == "done", card["status"]
+            assert "u2netp" in card["meta"]
+            assert not app.errors, app.errors
+            print(f"start: cold {cold:.2f} s, warm (cached) {warm:.2f} s, offline {offline:.2f} s")
     finally:
         context.close()
-        if running:
-            server.shutdown()
-        server.server_close()

@@ -6,12 +6,11 @@ another origin. No vite.config is written: whatever Vite does by default must wo
 """
 import shutil
 import subprocess
-import threading
 
 import pytest
 
 import build
-from conftest import BOOT_TIMEOUT_MS, RESULT_TIMEOUT_MS, ROOT
+from conftest import BOOT_TIMEOUT_MS, RESULT_TIMEOUT_MS, ROOT, serving
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +29,8 @@ def vite_site(tmp_path_factory):
     result = subprocess.run([str(app / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(dist)],
                             cwd=app, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    site = build.make_server(0, served=("index.html", "assets/"), root=dist)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    yield dist, f"http://localhost:{site.server_address[1]}/"
-    site.shutdown()
+    with serving("localhost", served=("index.html", "assets/"), root=dist) as (_, url):
+        yield dist, url
 
 
 def test_a_vite_built_site_removes_a_background(vite_site, chromium, server, images):
