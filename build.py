@@ -4,6 +4,7 @@
     python3 build.py serve [--port N]   build if needed, then serve the app on 127.0.0.1
     python3 build.py test [pytest args] build if needed, then run every test
     python3 build.py eval [args]        score mask quality (python3 build.py eval --help)
+    python3 build.py bench [args]       time ours against @imgly/background-removal (bench --help)
     python3 build.py build [--out DIR]  only build (--out: also write the deployable site to DIR)
 
 Standard library only at the top level: everything else (pytest, Playwright,
@@ -41,6 +42,8 @@ CACHE = Path(os.environ.get("BGREMOVE_CACHE", Path.home() / ".cache" / "bgremove
 DOWNLOADS = CACHE / "downloads"
 TEST_IMAGES = CACHE / "test-images"
 VITE_APP = ROOT / "tests" / "vite-app"
+BENCH_PEER = ROOT / "tests" / "bench" / "imgly"
+BENCH_PEER_FILES = ("index.html", "main.js")
 PACKAGE_DIR = ROOT / "py"
 PACKAGE_NAME = "bgremove"
 CDN_TIMEOUT_S = 5
@@ -333,25 +336,63 @@ def prepare_test_images() -> Path:
     return TEST_IMAGES
 
 
-def prepare_vite_app() -> Path:
-    """tests/vite-app's dev dependencies (Vite), installed by npm ci outside the repo, once per lockfile.
+def npm_ci(app: Path, what: str) -> Path:
+    """An npm app's pinned packages, installed by npm ci outside the repo, once per lockfile.
 
     package-lock.json pins every package and its checksum; npm checks each download against it.
     """
-    lock = (VITE_APP / "package-lock.json").read_bytes()
-    target = CACHE / f"vite-app-{sha256_bytes(lock)[:16]}"
+    lock = (app / "package-lock.json").read_bytes()
+    target = CACHE / f"{app.name}-{sha256_bytes(lock)[:16]}"
     if not (target / "node_modules" / ".bin" / "vite").exists():
         if shutil.which("npm") is None:
-            raise BuildError("npm is needed for the Vite test: install Node.js and npm (apt-get install npm)")
+            raise BuildError(f"npm is needed for {what}: install Node.js and npm (apt-get install npm)")
         target.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):
-            shutil.copy(VITE_APP / name, target / name)
-        log("installing the Vite test app's pinned dev dependencies (npm ci)")
+            shutil.copy(app / name, target / name)
+        log(f"installing the pinned packages of {what} (npm ci)")
         result = subprocess.run(["npm", "ci", "--cache", str(CACHE / "npm"), "--prefer-offline", "--no-audit",
                                  "--no-fund", "--silent"], cwd=target, capture_output=True, text=True)
         if result.returncode != 0:
-            raise BuildError(f"npm ci failed for the Vite test app:\n{result.stderr.strip()}")
+            raise BuildError(f"npm ci failed for {what}:\n{result.stderr.strip()}")
     return target
+
+
+def prepare_vite_app() -> Path:
+    """tests/vite-app's dev dependencies (Vite), for the bundler test."""
+    return npm_ci(VITE_APP, "the Vite test app")
+
+
+def prepare_bench_peer() -> Path:
+    """The benchmark's peer page, @imgly/background-removal 1.4.5 bundled by Vite, with its data as data/.
+
+    Built outside the repo and never shipped. Its data is the @imgly/background-removal-data
+    1.4.5 package the build already fetches and checks for the IS-Net models.
+    """
+    app = npm_ci(BENCH_PEER, "the benchmark's peer page")
+    sources = [BENCH_PEER / name for name in BENCH_PEER_FILES]
+    stamp = sha256_bytes(b"".join(path.read_bytes() for path in sources))
+    dist = app / "dist"
+    built = dist / f".built-from-{stamp[:16]}"
+    if not built.exists():
+        for path in sources:
+            shutil.copy(path, app / path.name)
+        (dist / "data").unlink(missing_ok=True)  # the data link below, so that vite's clean-up leaves the data alone
+        log("bundling the benchmark's peer page (vite build)")
+        result = subprocess.run([str(app / "node_modules" / ".bin" / "vite"), "build", "--logLevel", "error"],
+                                cwd=app, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BuildError(f"vite build failed for the benchmark's peer page:\n{result.stderr.strip()}")
+        built.touch()
+    data = CACHE / LOCK["downloads"]["imgly-data"]["file"].removesuffix(".tgz")
+    if not (data / "resources.json").exists():
+        with tarfile.open(fetch("imgly-data")) as archive:
+            for member in archive.getmembers():
+                if member.isfile() and member.name.startswith("package/dist/"):
+                    write_if_changed(data / member.name.removeprefix("package/dist/"), tar_member(archive, member.name.removeprefix("package/")))
+    link = dist / "data"
+    if not link.is_symlink():
+        link.symlink_to(data, target_is_directory=True)
+    return dist
 
 
 # ---------------------------------------------------------------------- serve
@@ -435,6 +476,14 @@ def test(pytest_args: list[str]) -> int:
                            "--rootdir", str(ROOT), *pytest_args], cwd=ROOT).returncode
 
 
+def bench(args: list[str]) -> int:
+    python = ensure_venv()
+    build()
+    peer = prepare_bench_peer()
+    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "bench.py"), "--peer", str(peer),
+                           "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -445,9 +494,13 @@ def main(argv: list[str]) -> int:
     commands.add_parser("test", help="build if needed, then run every test (extra arguments go to pytest)")
     commands.add_parser("eval", help="score mask quality on ../shared/evalset, or cut out --images DIR into --out DIR"
                                      " (see python3 build.py eval --help)", add_help=False)
+    commands.add_parser("bench", help="time ours against @imgly/background-removal in headless Chromium, write "
+                                      "docs/bench.md (see python3 build.py bench --help)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "test":
         return test(rest)
+    if args.command == "bench":
+        return bench(rest)
     if args.command == "eval":
         python = ensure_venv()
         build()

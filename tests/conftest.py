@@ -17,15 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from bgremove import Remover  # noqa: E402
 from bgremove.hosts.native import NativeHost  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the networking flags Chromium keeps dialling out of this closed network.
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 # measureUserAgentSpecificMemory answers at once instead of at the next garbage collection.
-                 "--enable-blink-features=ForceEagerMeasureMemory"]
 BOOT_TIMEOUT_MS = 120_000
 RESULT_TIMEOUT_MS = 240_000
 
