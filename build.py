@@ -238,19 +238,46 @@ def build_models() -> list[dict]:
     listing = []
     for model_id, model in LOCK["models"].items():
         target = VENDOR / "models" / model["file"]
-        if not (target.exists() and sha256_file(target) == model["sha256"]):
+        served = model.get("rewrite", model)  # the file the app serves: the download, or its rewrite
+        if not (target.exists() and sha256_file(target) == served["sha256"]):
             log(f"assembling model {model_id}")
             data = model_bytes(model)
             verify(model["file"], sha256_bytes(data), model["sha256"])
+            if "rewrite" in model:
+                data = rewrite_graph(model["file"], data, model["rewrite"])
             write_if_changed(target, data)
-        listing.append({"id": model_id, "file": model["file"], "bytes": model["bytes"], "sha256": model["sha256"],
-                        "licence": model["licence"], "label": model["label"]})
+        entry = {"id": model_id, "file": model["file"], "bytes": served["bytes"], "sha256": served["sha256"],
+                 "licence": model["licence"], "label": model["label"]}
+        if "rewrite" in model:
+            entry["rewrite"] = {"keep_outputs": model["rewrite"]["keep_outputs"], "source_sha256": model["sha256"]}
+        listing.append(entry)
     notice = ["# Model weights and their licences", ""] + [
         f"- `{m['file']}`: {m['label']}, licence {m['licence']}, "
         f"from {LOCK['downloads'][m['from']]['registry']} `{LOCK['downloads'][m['from']]['spec']}`"
         for m in LOCK["models"].values()]
     write_if_changed(VENDOR / "models" / "LICENCES.md", ("\n".join(notice) + "\n").encode())
     return listing
+
+
+def rewrite_graph(name: str, data: bytes, rewrite: dict) -> bytes:
+    """The model with only the outputs the app reads (py/model_graphs.py, in .venv for the onnx package).
+
+    The result is pinned like a download: the same source and onnx version give the same bytes.
+    """
+    python = ensure_venv()
+    work = CACHE / "graphs"
+    work.mkdir(parents=True, exist_ok=True)
+    source, target = work / f"source-{name}", work / name
+    source.write_bytes(data)
+    try:
+        subprocess.run([str(python), "-m", "model_graphs", "keep-outputs", str(source), str(target),
+                        *rewrite["keep_outputs"]], check=True)
+        result = target.read_bytes()
+    finally:
+        source.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+    verify(f"{name} (rewritten)", sha256_bytes(result), rewrite["sha256"])
+    return result
 
 
 # -------------------------------------------------------------- own package

@@ -4,18 +4,18 @@ from bgremove import crop
 
 
 def test_a_small_subject_gets_a_box_with_margin():
-    alpha = np.zeros((400, 800), np.float32)
-    alpha[100:200, 300:400] = 1  # 100 x 100 of 400 x 800
+    alpha = np.zeros((400, 800), np.uint8)
+    alpha[100:200, 300:400] = 255  # 100 x 100 of 400 x 800
     assert crop.subject_box(alpha) == (70, 230, 270, 430)
 
 
 def test_large_missing_or_tiny_subjects_get_no_second_pass():
-    big = np.zeros((100, 100), np.float32)
-    big[10:90, 10:90] = 1
-    tiny = np.zeros((1000, 1000), np.float32)
-    tiny[500:510, 500:510] = 1
+    big = np.zeros((100, 100), np.uint8)
+    big[10:90, 10:90] = 255
+    tiny = np.zeros((1000, 1000), np.uint8)
+    tiny[500:510, 500:510] = 255
     assert crop.subject_box(big) is None
-    assert crop.subject_box(np.zeros((50, 50), np.float32)) is None
+    assert crop.subject_box(np.zeros((50, 50), np.uint8)) is None
     assert crop.subject_box(tiny) is None
 
 

@@ -9,7 +9,7 @@ def test_removes_the_old_background_from_semi_transparent_pixels():
     alpha = np.clip((np.arange(width) - 80) / 40, 0, 1)[None, :].repeat(height, 0).astype(np.float32)
     red, green = np.array([220, 30, 30], np.float32), np.array([20, 200, 40], np.float32)
     photo = np.rint(alpha[..., None] * red + (1 - alpha[..., None]) * green).astype(np.uint8)
-    estimate = estimate_foreground(photo, alpha)
+    estimate = estimate_foreground(photo, np.rint(alpha * 255).astype(np.uint8))
     semi = (alpha > 0.1) & (alpha < 0.9)
     before = np.abs(photo[semi].astype(float) - red).mean()
     after = np.abs(estimate[semi].astype(float) - red).mean()
@@ -21,6 +21,6 @@ def test_removes_the_old_background_from_semi_transparent_pixels():
 
 def test_nothing_to_do_without_semi_transparency():
     photo = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    alpha = np.zeros((20, 30), np.float32)
-    alpha[:, 15:] = 1
+    alpha = np.zeros((20, 30), np.uint8)
+    alpha[:, 15:] = 255
     assert np.array_equal(estimate_foreground(photo, alpha), photo)

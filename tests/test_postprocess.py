@@ -31,7 +31,7 @@ def test_mask_is_resized_back_to_the_photo():
     mask = np.zeros((1024, 1024), np.uint8)
     mask[:, 512:] = 255
     full = alpha_for_photo(mask, model_input(rgba, ISNET), rgba, ISNET, "bilinear")
-    assert full.shape == (200, 300) and full[0, 0] == 0 and full[0, 299] == 1
+    assert full.shape == (200, 300) and full[0, 0] == 0 and full[0, 299] == 255
 
 
 def test_letterboxed_mask_is_cropped_before_resizing():
@@ -40,7 +40,7 @@ def test_letterboxed_mask_is_cropped_before_resizing():
     mask = np.zeros((1024, 1024), np.uint8)
     mask[341:682, 512:] = 255  # right half of the photo's band; the padding says nothing
     full = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")
-    assert full.shape == (100, 300) and full[:, :140].max() == 0 and full[:, 160:].min() == 1
+    assert full.shape == (100, 300) and full[:, :140].max() == 0 and full[:, 160:].min() == 255
 
 
 def test_guided_upsampling_snaps_the_edge_to_the_photo():
@@ -50,8 +50,8 @@ def test_guided_upsampling_snaps_the_edge_to_the_photo():
     prepared = model_input(rgba, ISNET)
     soft = np.clip((np.arange(1024) - 510) / 4, 0, 1)
     mask = np.tile(np.rint(soft * 255).astype(np.uint8), (1024, 1))
-    plain = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")[20]
-    guided = alpha_for_photo(mask, prepared, rgba, ISNET, "guided")[20]
+    plain = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")[20] / 255
+    guided = alpha_for_photo(mask, prepared, rgba, ISNET, "guided")[20] / 255
     assert np.abs(np.diff(plain)).max() < 0.1, "bilinear spreads the edge over a dozen pixels"
     assert guided[1500] - guided[1499] > 0.5, "guided puts the step where the photo's edge is"
     assert guided[:1450].max() < 0.01 and guided[1550:].min() > 0.99, "away from the edge nothing changes"

@@ -14,8 +14,8 @@ MIN_SIDE = 32    # pixels: smaller boxes are noise, not a subject
 
 
 def subject_box(alpha: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) of the subject in a (H, W) alpha, with margin; None when a second pass would not help."""
-    solid = alpha > threshold
+    """(y0, y1, x0, x1) of the subject in a (H, W) uint8 alpha, with margin; None when a second pass would not help."""
+    solid = alpha > threshold * 255
     rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
     if rows.size == 0:
         return None

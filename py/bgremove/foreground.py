@@ -32,12 +32,12 @@ _EPS = 1e-5
 
 def estimate_foreground(photo: np.ndarray, alpha: np.ndarray, radius: int = RADIUS,
                         fine_radius: int = FINE_RADIUS) -> np.ndarray:
-    """Colour of the subject, (H, W, 3) uint8, from a (H, W, >=3) uint8 photo and (H, W) alpha in 0..1.
+    """Colour of the subject, (H, W, 3) uint8, from a (H, W, >=3) uint8 photo and its (H, W) uint8 alpha.
 
     Only pixels with alpha inside VISIBLE_MIX change; the others keep the photo's colour exactly.
     """
     out = np.array(photo[..., :3])
-    semi = (alpha > VISIBLE_MIX[0]) & (alpha < VISIBLE_MIX[1])
+    semi = (alpha > VISIBLE_MIX[0] * 255) & (alpha < VISIBLE_MIX[1] * 255)
     if not semi.any():
         return out
     wide = _wide_means(out, alpha, radius)
@@ -47,7 +47,7 @@ def estimate_foreground(photo: np.ndarray, alpha: np.ndarray, radius: int = RADI
     ys, xs = np.broadcast_arrays(np.clip(ys, 0, height - 1), np.clip(xs, 0, width - 1))
     # The wide means are smooth over tens of pixels: the nearest quarter-resolution sample will do.
     means = wide[np.minimum(ys // SCALE, wide.shape[0] - 1), np.minimum(xs // SCALE, wide.shape[1] - 1)]
-    a = alpha[ys, xs][..., None].astype(np.float32)
+    a = alpha[ys, xs][..., None].astype(np.float32) / 255
     image = out[ys, xs].astype(np.float32) / 255
     f_wide, b_wide = _solve(image, a, means[..., :3], means[..., 3:])
     axes = (1, 2)
@@ -69,9 +69,9 @@ def _solve(image, a, f_mean, b_mean):
 
 
 def _wide_means(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
-    """(h, w, 6) float32 at 1/SCALE resolution: alpha-weighted mean colour (F), then (1 - alpha)-weighted (B)."""
+    """(h, w, 6) float32 at 1/SCALE resolution from uint8 alpha: alpha-weighted mean colour (F), then (1 - alpha)-weighted (B)."""
     small_rgb = _shrink(rgb).astype(np.float32) / 255
-    small_alpha = _shrink(np.rint(alpha * 255).astype(np.uint8)).astype(np.float32)[..., None] / 255
+    small_alpha = _shrink(alpha).astype(np.float32)[..., None] / 255
     r = max(1, round(radius / SCALE))
     mean_alpha = box_mean(small_alpha, r)
     f = box_mean(small_rgb * small_alpha, r) / (mean_alpha + _EPS)

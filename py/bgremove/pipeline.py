@@ -120,7 +120,7 @@ class Remover:
 
     async def _segment(self, session: Any, spec: ModelSpec, rgba: np.ndarray, opts: Options,
                        clock: _Clock) -> np.ndarray:
-        """One pass of the model over a photo: its (H, W) float32 alpha in 0..1."""
+        """One pass of the model over a photo: its (H, W) uint8 alpha."""
         with clock("preprocess"):
             prepared = preprocess.model_input(rgba, spec, opts.knob("resize"))
         with clock("inference"):
@@ -176,7 +176,7 @@ class Remover:
             colour = None
             if opts.output == "foreground":
                 colour = postprocess.foreground_colour(rgba, alpha, opts.knob("foreground"))
-            out = postprocess.compose(rgba, postprocess.to_uint8(alpha), opts.output, colour)
+            out = postprocess.compose(rgba, alpha, opts.output, colour)
             if opts.background_rgb is not None:
                 out = postprocess.flatten(out, opts.background_rgb)
             elif opts.format == "jpeg":

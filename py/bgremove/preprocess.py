@@ -53,7 +53,7 @@ def model_input(rgba: np.ndarray, spec: ModelSpec, policy: str = "squash") -> Mo
         placement = Placement((size - w) // 2, (size - h) // 2, w, h)
     else:
         raise ValueError(f"unknown resize policy {policy!r}")
-    photo = resize(np.ascontiguousarray(rgba[..., :3]), placement.width, placement.height, spec.resize)
+    photo = resize(rgba[..., :3], placement.width, placement.height, spec.resize)
     square = photo
     if (placement.width, placement.height) != (size, size):
         square = np.empty((size, size, 3), np.uint8)

@@ -64,7 +64,7 @@ def refine_in_band(alpha: np.ndarray, mask: np.ndarray, photo_small: np.ndarray,
                    radius: int = RADIUS, eps: float = EPS) -> np.ndarray:
     """Replace a full-size alpha by the guided estimate where the low-resolution mask is uncertain.
 
-    alpha: (H, W) float32 in 0..1, the plainly upsampled mask, changed in place and returned;
+    alpha: (H, W) uint8, the plainly upsampled mask, changed in place and returned;
     mask: (h, w) float in 0..1 and photo_small (h, w, 3) uint8, what the model saw;
     photo: (H, W, >=3) uint8 at full size.
     """
@@ -86,7 +86,7 @@ def refine_in_band(alpha: np.ndarray, mask: np.ndarray, photo_small: np.ndarray,
     model = sample_linear(coefficients, (ys + 0.5) * (h / height) - 0.5, (xs + 0.5) * (w / width) - 0.5)
     rgb = photo[ys, xs, :3].astype(np.float32) / 255
     values = np.einsum("nc,nc->n", model[:, :3], rgb) + model[:, 3]
-    alpha[ys, xs] = np.clip(values, 0, 1)
+    alpha[ys, xs] = np.rint(np.clip(values, 0, 1) * 255)
     return alpha
 
 

@@ -51,10 +51,15 @@ class BrowserHost:
 
     async def encode(self, rgba: np.ndarray, mime: str, quality: float):
         height, width = rgba.shape[:2]
-        pixels = Uint8ClampedArray.new(rgba.size)
-        pixels.assign(np.ascontiguousarray(rgba))
         canvas = OffscreenCanvas.new(width, height)
-        canvas.getContext("2d").putImageData(ImageData.new(pixels, width, height), 0, 0)
+        # The canvas copies the pixels straight from Python's memory: a view, not a copy, on the way.
+        proxy = create_proxy(np.ascontiguousarray(rgba))
+        buffer = proxy.getBuffer("u8clamped")
+        try:
+            canvas.getContext("2d").putImageData(ImageData.new(buffer.data, width, height), 0, 0)
+        finally:
+            buffer.release()
+            proxy.destroy()
         blob = await canvas.convertToBlob(_js({"type": mime, "quality": quality}))
         return blob, blob.type  # a browser without a WebP encoder answers with PNG
 
