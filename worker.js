@@ -6,11 +6,12 @@
 //   in : {id, type: "remove", options, data: ArrayBuffer | bitmap: ImageBitmap | pixels: {width, height, data}}
 //        (buffers and bitmaps transferred), {id, type: "preload", model?}, {id, type: "release", model?},
 //        {id, type: "cancel"} (for an earlier id)
-//   out: {type: "progress", stage: "runtime", fraction, bytes} (start-up) | {type: "ready", info} | {type: "boot-error", error}
+//   out: {type: "progress", stage: "runtime" | "model", fraction, bytes} (start-up) | {type: "ready", info} | {type: "boot-error", error}
 //        {id, type: "progress", stage, fraction, bytes?: {done, total}}
 //        {id, type: "result", ok: true, ...} | {id, type: "result", ok: false, error: {code, message}}
-// The worker's own URL may carry ?threads=N (fewer threads than the machine has) and
-// ?keepModels (loading a model does not release the previous one).
+// The worker's own URL may carry ?threads=N (fewer threads than the machine has),
+// ?keepModels (loading a model does not release the previous one) and ?model=ID (the model
+// to download and prepare while the Python runtime boots, rather than on the first request).
 import { openStore } from "./static/cache.js";
 
 const vendor = new URL("./static/vendor/", import.meta.url).href;
@@ -75,6 +76,23 @@ async function startOrt({ load, scriptUrl }) {
   return ort;
 }
 
+// Every model session is created here, the early one and those Python asks for.
+function newSession(ort, bytes) {
+  return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+}
+
+// The ?model= session, started as soon as onnxruntime-web is up: its download, check and
+// graph preparation overlap Pyodide's boot. Python adopts it (Service's early argument).
+async function earlySession(ort, { store, build }) {
+  const model = build.models.find((m) => m.id === settings.get("model"));
+  if (!model) return {};
+  const onBytes = (done, total) =>
+    postMessage({ type: "progress", stage: "model", fraction: total ? Math.min(done / total, 1) : 0, bytes: { done, total } });
+  const loading = store.load(`${vendor}models/${model.file}`, model.sha256, onBytes).then(({ bytes }) => newSession(ort, bytes));
+  loading.catch(() => {}); // a failure is reported to the first request for this model
+  return { [model.id]: loading };
+}
+
 async function startPyodide({ scriptUrl }) {
   // pyodide.asm.js defines globalThis._createPyodideModule, which loadPyodide then uses as is.
   const [{ loadPyodide }] = await Promise.all([
@@ -90,7 +108,9 @@ async function boot() {
   let t0 = performance.now();
   const runtime = await verifiedRuntime();
   const { build, store } = runtime;
-  const [pyodide, ort] = await Promise.all([startPyodide(runtime), startOrt(runtime)]);
+  const ortReady = startOrt(runtime);
+  const early = ortReady.then((ort) => earlySession(ort, runtime));
+  const [pyodide, ort] = await Promise.all([startPyodide(runtime), ortReady]);
   timings.pyodide = since(t0);
   t0 = performance.now();
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
@@ -101,7 +121,8 @@ async function boot() {
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
   const checksums = Object.fromEntries(build.models.map((m) => [m.file, m.sha256]));
-  const service = browser.Service(ort, store, `${vendor}models/`, checksums, settings.has("keepModels"));
+  const service = browser.Service(ort, store, `${vendor}models/`, checksums, settings.has("keepModels"),
+                                  (bytes) => newSession(ort, bytes), await early);
   timings.wheel = since(t0);
   return {
     service,

@@ -13,8 +13,12 @@ const STAGES = {
 };
 const EXTENSIONS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpg" };
 const params = new URLSearchParams(location.search);
+// The page's first model (the select's first option, IS-Net medium, unless the address names one)
+// starts loading with the engine, so the first photo does not wait for it.
 const remover = createRemover({
-  onProgress: ({ bytes }) =>
+  model: params.get("model") ?? "isnet-medium",
+  onProgress: ({ stage, bytes }) =>
+    stage === "runtime" &&
     showEngine(`Starting the engine: ${megabytes(bytes.done)} of ${megabytes(bytes.total)} checked and loaded…`),
 });
 

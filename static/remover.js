@@ -37,6 +37,8 @@ export function createRemover({
   const workerUrl = new URL("../worker.js", new URL(assetsUrl, location.href));
   if (threads) workerUrl.searchParams.set("threads", String(threads));
   if (keepModels) workerUrl.searchParams.set("keepModels", "");
+  // The worker starts loading this model while its runtime boots, instead of after.
+  if (model) workerUrl.searchParams.set("model", model);
   const worker = startWorker(workerUrl);
   const pending = new Map();
   let nextId = 1;

@@ -109,23 +109,29 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
         %s
         let error;
         try { await remover.remove(new TextEncoder().encode("no image")); } catch (e) { error = [e.name, e.code]; }
-        const events = [];
-        const { blob, meta } = await remover.remove(await canvas.convertToBlob(), { onProgress: (e) => events.push(e) });
+        const early = [];
+        const { blob, meta } = await remover.remove(await canvas.convertToBlob(), { onProgress: (e) => early.push(e) });
         const released = [await remover.release("u2netp"), await remover.release()];
+        const events = [];
+        await remover.remove(await canvas.convertToBlob(), { onProgress: (e) => events.push(e) });
         remover.dispose();
         let afterDispose;
         try { await remover.remove(new Uint8Array(4)); } catch (e) { afterDispose = e.code; }
         const download = events.filter((e) => e.stage === "download").at(-1);
+        const last = (stage) => starting.filter((e) => e.stage === stage).at(-1);
         return { error, type: blob.type, size: [meta.width, meta.height], released, afterDispose,
+                 early: [...new Set(early.map((e) => e.stage))],
                  stages: [...new Set(events.map((e) => e.stage))], bytes: download.bytes,
-                 start: [...new Set(starting.map((e) => e.stage))], started: starting.at(-1) };
+                 start: [...new Set(starting.map((e) => e.stage))], runtime: last("runtime"), model: last("model") };
     }""" % DRAW)
     runtime_bytes = sum(f["bytes"] for f in json.loads((build.VENDOR / "build.json").read_text())["runtime"])
-    assert result["start"] == ["runtime"]
-    assert result["started"]["bytes"] == {"done": runtime_bytes, "total": runtime_bytes}
-    assert result["started"]["fraction"] == 1
+    assert result["start"] == ["runtime", "model"], "createRemover({model}) loads the model while the engine boots"
+    assert result["runtime"]["bytes"] == {"done": runtime_bytes, "total": runtime_bytes}
+    assert result["runtime"]["fraction"] == 1
+    assert result["model"]["bytes"] == {"done": 4_574_861, "total": 4_574_861} and result["model"]["fraction"] == 1
     assert result["error"] == ["RemovalError", "not_an_image"]
     assert result["type"] == "image/png" and result["size"] == [64, 48]
+    assert result["early"] == ["decode", "model", "preprocess", "inference", "postprocess", "encode"], "no download"
     assert result["released"] == [["u2netp"], []] and result["afterDispose"] == "disposed"
     assert result["stages"] == ["decode", "model", "download", "preprocess", "inference", "postprocess", "encode"]
     assert result["bytes"] == {"done": 4_574_861, "total": 4_574_861}

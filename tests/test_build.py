@@ -34,8 +34,14 @@ def test_shipped_pyodide_lock_lists_only_what_is_shipped():
 
 
 def test_vendor_models_match_the_lock():
-    for model in build.LOCK["models"].values():
-        assert build.sha256_file(ROOT / "static/vendor/models" / model["file"]) == model["sha256"]
+    """Each served model is the download, or its rewrite, exactly as pinned; build.json says which."""
+    listed = {entry["id"]: entry for entry in json.loads((ROOT / "static/vendor/build.json").read_text())["models"]}
+    for model_id, model in build.LOCK["models"].items():
+        served = model.get("rewrite", model)
+        assert build.sha256_file(ROOT / "static/vendor/models" / model["file"]) == served["sha256"]
+        assert listed[model_id]["sha256"] == served["sha256"] and listed[model_id]["bytes"] == served["bytes"]
+        if "rewrite" in model:
+            assert listed[model_id]["rewrite"]["source_sha256"] == model["sha256"]
 
 
 def test_the_wheel_is_reproducible():

@@ -34,7 +34,8 @@ def test_another_origin_runs_the_worker_with_threads(another_site, server, image
     status = pick(another_site, "cup.png", "image/png", (images / "coffee.png").read_bytes(), "done")
     assert status.startswith("Done: 600×400 on wasm")
     log = another_site.text_content("#log")
-    assert "download 4574861/4574861" in log and "inference" in log
+    assert "start: model 4574861/4574861" in log, "the model came while the engine booted"
+    assert "download" not in log and "inference" in log
 
 
 def test_bad_input_cancellation_and_dispose(another_site, images):

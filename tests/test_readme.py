@@ -43,4 +43,4 @@ def test_the_readme_embedding_example_runs_as_written(app, images):
     assert out.shape == (400, 600, 4)
     assert out[..., 3].min() == 0 and out[..., 3].max() == 255, "a real cut-out, with transparent and opaque parts"
     assert any(line.startswith("600×400, u2netp on wasm") for line in logged), logged
-    assert any(line.startswith("download") for line in logged), "preload reported its progress"
+    assert "model 4574861 4574861" in logged, "the start-up progress reached the model"

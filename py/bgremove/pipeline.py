@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -94,9 +94,16 @@ class Remover:
             self._sessions.pop(model, None)  # a failed load may be retried
             raise
 
+    def adopt(self, model: str, creating: Awaitable[Any]) -> None:
+        """Take a session whose creation the host started early, as if session(model) had started it."""
+        self._sessions[model] = asyncio.ensure_future(self._guarded(MODELS[model], creating))
+
     async def _create(self, spec: ModelSpec, progress: Progress) -> Any:
+        return await self._guarded(spec, self.host.create_session(spec, progress))
+
+    async def _guarded(self, spec: ModelSpec, creating: Awaitable[Any]) -> Any:
         try:
-            return await self.host.create_session(spec, progress)
+            return await creating
         except BgRemoveError:
             raise
         except Exception as error:

@@ -21,6 +21,7 @@ RADIUS = 4      # filter window half-size, in model pixels
 EPS = 1e-4      # regulariser: larger is smoother, closer to the plain mask
 BAND = 3        # model pixels added around the uncertain part of the mask
 TILE = 32       # model pixels per tile side
+POINT_BATCH = 1 << 18  # full-size pixels refined per step
 
 
 def guided_coefficients(mask: np.ndarray, photo: np.ndarray, radius: int = RADIUS, eps: float = EPS,
@@ -82,11 +83,14 @@ def refine_in_band(alpha: np.ndarray, mask: np.ndarray, photo_small: np.ndarray,
     # Full-size pixels whose nearest model pixel is in the band.
     rows = np.minimum((np.arange(height) + 0.5) * (h / height), h - 1).astype(np.intp)
     cols = np.minimum((np.arange(width) + 0.5) * (w / width), w - 1).astype(np.intp)
-    ys, xs = np.nonzero(band[rows][:, cols])
-    model = sample_linear(coefficients, (ys + 0.5) * (h / height) - 0.5, (xs + 0.5) * (w / width) - 0.5)
-    rgb = photo[ys, xs, :3].astype(np.float32) / 255
-    values = np.einsum("nc,nc->n", model[:, :3], rgb) + model[:, 3]
-    alpha[ys, xs] = np.rint(np.clip(values, 0, 1) * 255)
+    # np.take and 1-D nonzero: several times faster than fancy indexing and 2-D nonzero at 12 MP.
+    ys, xs = np.divmod(np.flatnonzero(np.take(band[rows], cols, axis=1)), width)
+    for part in range(0, len(ys), POINT_BATCH):  # bounds the per-pixel temporaries
+        y, x = ys[part:part + POINT_BATCH], xs[part:part + POINT_BATCH]
+        model = sample_linear(coefficients, (y + 0.5) * (h / height) - 0.5, (x + 0.5) * (w / width) - 0.5)
+        rgb = photo[y, x, :3].astype(np.float32) / 255
+        values = np.einsum("nc,nc->n", model[:, :3], rgb) + model[:, 3]
+        alpha[y, x] = np.rint(np.clip(values, 0, 1) * 255)
     return alpha
 
 

@@ -23,6 +23,12 @@ class Tiles:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def batches(self, count: int):
+        """These tiles, at most `count` at a time: bounds the temporaries of per-pixel work."""
+        for start in range(0, len(self), count):
+            part = slice(start, start + count)
+            yield Tiles(self.rows[part], self.cols[part], self.size, self.halo, self.shape)
+
 
 def covering(mask: np.ndarray, size: int, halo: int) -> Tiles:
     """The tiles of a (H, W) bool mask that hold at least one True pixel."""

@@ -109,8 +109,9 @@ def open_page(context, url: str):
     return page
 
 
-def page_url(urls: dict, who: str) -> str:
-    return urls[PEER] if who == PEER else urls["ours"]
+def page_url(urls: dict, who: str, model: str) -> str:
+    """Ours is told its model when it starts, as a site using createRemover({model}) would."""
+    return urls[PEER] if who == PEER else f"{urls['ours']}?model={model}"
 
 
 def cold_starts(browser, urls: dict, photo_url: str, model: str) -> dict:
@@ -121,7 +122,7 @@ def cold_starts(browser, urls: dict, photo_url: str, model: str) -> dict:
         try:
             times = []
             for _ in range(2):
-                page = open_page(context, page_url(urls, who))
+                page = open_page(context, page_url(urls, who, model))
                 times.append(run_on(page, photo_url, model, "fast")["since_open"] / 1000)
                 page.close()
             found[who] = {"fresh": times[0], "cached": times[1]}
@@ -135,7 +136,7 @@ def warm_runs(browser, urls: dict, photos: list[Path], model: str) -> tuple[dict
     """Every photo through each contender once, after one warm-up run; then each page's memory."""
     context = browser.new_context()
     try:
-        pages = {PEER: open_page(context, urls[PEER]), "ours": open_page(context, urls["ours"])}
+        pages = {PEER: open_page(context, urls[PEER]), "ours": open_page(context, page_url(urls, "ours", model))}
         for who in CONTENDERS:
             run_on(pages[PEER if who == PEER else "ours"], urls["photos"] + photos[0].name, model, who)
         runs = {who: {} for who in CONTENDERS}

@@ -12,7 +12,7 @@ from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import errors, pillow_codec
 from ..errors import BgRemoveError
-from ..models import ModelSpec
+from ..models import MODELS, ModelSpec
 from ..options import Options
 from ..pipeline import Progress, Remover
 
@@ -27,9 +27,10 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, ort, store, models_url: str, checksums: dict[str, str], device: str = "wasm"):
+    def __init__(self, ort, store, models_url: str, checksums: dict[str, str], new_session, device: str = "wasm"):
         self.ort = ort
         self.store = store  # static/cache.js: Cache Storage, every file checked against its sha256
+        self.new_session = new_session  # worker.js's: the one place that sets session options
         self.models_url = models_url
         self.checksums = checksums  # model file name -> sha256, from the build manifest
         self.device = device
@@ -64,9 +65,14 @@ class BrowserHost:
         return blob, blob.type  # a browser without a WebP encoder answers with PNG
 
     async def create_session(self, spec: ModelSpec, progress: Progress):
-        model = await self._model_bytes(spec, progress)
-        options = {"executionProviders": [self.device], "graphOptimizationLevel": "all"}
-        return await self.ort.InferenceSession.create(model, _js(options))
+        return await self.new_session(await self._model_bytes(spec, progress))
+
+    async def adopt_session(self, spec: ModelSpec, loading):
+        """A session the worker began creating before Python was up (a JS promise)."""
+        try:
+            return await loading
+        except JsException as error:
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {spec.file}: {error.message}") from None
 
     async def _model_bytes(self, spec: ModelSpec, progress: Progress):
         """The model file, checked against the build's sha256, from Cache Storage or else downloaded (store.load)."""
@@ -135,8 +141,11 @@ class Service:
     ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
     """
 
-    def __init__(self, ort, store, models_url: str, checksums, keep_models: bool = False):
-        self.remover = Remover(BrowserHost(ort, store, models_url, checksums.to_py()), keep_models)
+    def __init__(self, ort, store, models_url: str, checksums, keep_models: bool, new_session, early):
+        host = BrowserHost(ort, store, models_url, checksums.to_py(), new_session)
+        self.remover = Remover(host, keep_models)
+        for model, loading in early.to_py(depth=1).items():
+            self.remover.adopt(model, host.adopt_session(MODELS[model], loading))
 
     async def handle(self, request, progress):
         report = _abortable(progress)
