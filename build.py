@@ -411,11 +411,15 @@ def prepare_bench_peer() -> Path:
             raise BuildError(f"vite build failed for the benchmark's peer page:\n{result.stderr.strip()}")
         built.touch()
     data = CACHE / LOCK["downloads"]["imgly-data"]["file"].removesuffix(".tgz")
-    if not (data / "resources.json").exists():
+    if not data.exists():
+        partial = data.with_name(data.name + ".partial")  # renamed when whole, so an interrupted run starts over
+        shutil.rmtree(partial, ignore_errors=True)
         with tarfile.open(fetch("imgly-data")) as archive:
             for member in archive.getmembers():
                 if member.isfile() and member.name.startswith("package/dist/"):
-                    write_if_changed(data / member.name.removeprefix("package/dist/"), tar_member(archive, member.name.removeprefix("package/")))
+                    name = member.name.removeprefix("package/")
+                    write_if_changed(partial / name.removeprefix("dist/"), tar_member(archive, name))
+        partial.rename(data)
     link = dist / "data"
     if not link.is_symlink():
         link.symlink_to(data, target_is_directory=True)

@@ -78,7 +78,10 @@ def _solve(image, a, f_mean, b_mean):
 
 
 def _wide_means(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
-    """(h, w, 6) float32 at 1/SCALE resolution from uint8 alpha: alpha-weighted mean colour (F), then (1 - alpha)-weighted (B)."""
+    """(h, w, 6) float32 at 1/SCALE resolution, from uint8 alpha.
+
+    The alpha-weighted mean colour (F), then the (1 - alpha)-weighted one (B).
+    """
     small_rgb = _shrink(rgb).astype(np.float32) / 255
     small_alpha = _shrink(alpha).astype(np.float32)[..., None] / 255
     r = max(1, round(radius / SCALE))

@@ -97,8 +97,9 @@ def servers(peer_dist: Path, photos: Path):
 
 
 def run_on(page, photo_url: str, model: str, preset: str) -> dict:
-    return page.evaluate("([url, options]) => bench.run(url, options).then(r => ({...r, since_open: performance.now()}))",
-                         [photo_url, {"model": model, "preset": preset}])
+    return page.evaluate(
+        "([url, options]) => bench.run(url, options).then(r => ({...r, since_open: performance.now()}))",
+        [photo_url, {"model": model, "preset": preset}])
 
 
 def open_page(context, url: str):
@@ -144,7 +145,8 @@ def warm_runs(browser, urls: dict, photos: list[Path], model: str) -> tuple[dict
             for who in CONTENDERS[i % 3:] + CONTENDERS[:i % 3]:
                 result = run_on(pages[PEER if who == PEER else "ours"], urls["photos"] + photo.name, model, who)
                 runs[who][photo.name] = result
-                log(f"  {photo.name} {who}: {result['ms'] / 1000:.2f} s (inference {result['stages']['inference'] / 1000:.2f} s)")
+                inference = result["stages"]["inference"] / 1000
+                log(f"  {photo.name} {who}: {result['ms'] / 1000:.2f} s (inference {inference:.2f} s)")
         memory = {who: page_memory(page) for who, page in pages.items()}
         return runs, memory
     finally:
@@ -172,8 +174,11 @@ def native_inference(photos: list[Path], model: str) -> dict[str, float]:
     async def measure():
         remover = Remover(NativeHost())
         await remover.session(model)
-        return {photo.name: (await remover.remove(photo.read_bytes(), {"model": model, "preset": "fast"})).timings["inference"]
-                for photo in photos}
+        timings = {}
+        for photo in photos:
+            result = await remover.remove(photo.read_bytes(), {"model": model, "preset": "fast"})
+            timings[photo.name] = result.timings["inference"]
+        return timings
     return asyncio.run(measure())
 
 
@@ -187,7 +192,8 @@ def median(values) -> float:
     return statistics.median(values)
 
 
-def model_section(model: str, cold: dict, runs: dict, memory: dict, native: dict, photos: list[Path]) -> tuple[list[str], dict]:
+def model_section(model: str, cold: dict, runs: dict, memory: dict, native: dict,
+                  photos: list[Path]) -> tuple[list[str], dict]:
     big = photos[-1].name
     imgly_median = median(seconds(runs[PEER]))
     ratios = {
@@ -315,7 +321,8 @@ def log(message: str) -> None:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", type=Path, required=True, help="the peer page's built folder (build.py makes it)")
-    parser.add_argument("--photos", type=Path, required=True, help="the folder of source photos (build.py's test images)")
+    parser.add_argument("--photos", type=Path, required=True,
+                        help="the folder of source photos (build.py's test images)")
     parser.add_argument("--models", default="isnet-medium,isnet-small")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench.md")
     args = parser.parse_args(argv)
