@@ -15,6 +15,7 @@
 import { openStore } from "./static/cache.js";
 
 const vendor = new URL("./static/vendor/", import.meta.url).href;
+const modelsUrl = `${vendor}models/`;
 const isolated = self.crossOriginIsolated === true;
 const settings = new URL(import.meta.url).searchParams;
 // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
@@ -86,9 +87,11 @@ function newSession(ort, bytes) {
 async function earlySession(ort, { store, build }) {
   const model = build.models.find((m) => m.id === settings.get("model"));
   if (!model) return {};
-  const onBytes = (done, total) =>
-    postMessage({ type: "progress", stage: "model", fraction: total ? Math.min(done / total, 1) : 0, bytes: { done, total } });
-  const loading = store.load(`${vendor}models/${model.file}`, model.sha256, onBytes).then(({ bytes }) => newSession(ort, bytes));
+  const onBytes = (done, total) => {
+    const fraction = total ? Math.min(done / total, 1) : 0;
+    postMessage({ type: "progress", stage: "model", fraction, bytes: { done, total } });
+  };
+  const loading = store.load(modelsUrl + model.file, model.sha256, onBytes).then(({ bytes }) => newSession(ort, bytes));
   loading.catch(() => {}); // a failure is reported to the first request for this model
   return { [model.id]: loading };
 }
@@ -121,7 +124,7 @@ async function boot() {
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
   const checksums = Object.fromEntries(build.models.map((m) => [m.file, m.sha256]));
-  const service = browser.Service(ort, store, `${vendor}models/`, checksums, settings.has("keepModels"),
+  const service = browser.Service(ort, store, modelsUrl, checksums, settings.has("keepModels"),
                                   (bytes) => newSession(ort, bytes), await early);
   timings.wheel = since(t0);
   return {

@@ -6,6 +6,8 @@ bit so that the "squash" path gives the same alpha as @imgly/background-removal.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from PIL import Image
 
@@ -31,7 +33,7 @@ def bilinear_resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     out = np.empty((height, width) + image.shape[2:], np.uint8)
     values_per_row = width * (image.shape[2] if image.ndim == 3 else 1)
     step = max(1, _TARGET_CHUNK_VALUES // values_per_row)
-    blend = _blend_edges(~_flat_cells(image)) if image.ndim == 2 else _blend
+    blend = partial(_blend_where_uneven, ~_flat_cells(image)) if image.ndim == 2 else _blend
     for r0 in range(0, height, step):
         rows = slice(r0, min(height, r0 + step))
         out[rows] = blend(image, y1[rows], y2[rows], dy[rows], x1, x2, dx)
@@ -42,14 +44,33 @@ def _blend(image, y1, y2, dy, x1, x2, dx) -> np.ndarray:
     """The reference's arithmetic for every destination pixel of the rows y1/y2."""
     top, bottom = image[y1], image[y2]
     extra = (None,) * (image.ndim - 2)  # broadcast the weights over a channel axis
-    wx1 = dx[(None, slice(None)) + extra]
-    wx0 = 1 - wx1
-    wy1 = dy[(slice(None), None) + extra]
-    wy0 = 1 - wy1
-    value = (wx0 * wy0) * _columns(top, x1)
-    value += (wx1 * wy0) * _columns(top, x2)
-    value += (wx0 * wy1) * _columns(bottom, x1)
-    value += (wx1 * wy1) * _columns(bottom, x2)
+    return _mix(_columns(top, x1), _columns(top, x2), _columns(bottom, x1), _columns(bottom, x2),
+                dx[(None, slice(None)) + extra], dy[(slice(None), None) + extra])
+
+
+def _blend_where_uneven(uneven, mask, y1, y2, dy, x1, x2, dx) -> np.ndarray:
+    """`_blend` for a (H, W) mask, computed only where its samples differ (`uneven`, from `_flat_cells`).
+
+    Where the four samples are equal the reference's weights sum to 1 within a
+    few ulps, so it rounds to that value: a mask is flat almost everywhere, and
+    this skips the float work there (a 12-megapixel upsample is mostly copying).
+    """
+    out = _columns(mask[y1], x1)
+    # 1-D nonzero is several times faster than 2-D on large arrays.
+    ys, xs = np.divmod(np.flatnonzero(_columns(uneven[y1], x1)), len(x1))
+    if ys.size:
+        y1, y2, x1, x2 = y1[ys], y2[ys], x1[xs], x2[xs]
+        out[ys, xs] = _mix(mask[y1, x1], mask[y1, x2], mask[y2, x1], mask[y2, x2], dx[xs], dy[ys])
+    return out
+
+
+def _mix(p1, p2, p3, p4, dx, dy) -> np.ndarray:
+    """(1-dx)(1-dy) p1 + dx(1-dy) p2 + (1-dx)dy p3 + dx dy p4, rounded half up: the reference's order of operations."""
+    wx0, wy0 = 1 - dx, 1 - dy
+    value = (wx0 * wy0) * p1
+    value += (dx * wy0) * p2
+    value += (wx0 * dy) * p3
+    value += (dx * dy) * p4
     value += 0.5
     return np.floor(value, out=value).astype(np.uint8)
 
@@ -64,34 +85,6 @@ def _flat_cells(mask: np.ndarray) -> np.ndarray:
     below = mask[np.minimum(np.arange(1, mask.shape[0] + 1), mask.shape[0] - 1)]
     right = np.minimum(np.arange(1, mask.shape[1] + 1), mask.shape[1] - 1)
     return (mask == mask[:, right]) & (mask == below) & (below == below[:, right])
-
-
-def _blend_edges(uneven: np.ndarray):
-    """`_blend` for a (H, W) mask, computed only where its samples differ.
-
-    Where the four samples are equal the reference's weights sum to 1 within a
-    few ulps, so it rounds to that value: a mask is flat almost everywhere, and
-    this skips the float work there (a 12-megapixel upsample is mostly copying).
-    """
-    def blend(mask, y1, y2, dy, x1, x2, dx) -> np.ndarray:
-        out = _columns(mask[y1], x1)
-        # 1-D nonzero is several times faster than 2-D on large arrays.
-        ys, xs = np.divmod(np.flatnonzero(_columns(uneven[y1], x1)), len(x1))
-        if ys.size:
-            out[ys, xs] = _blend_points(mask, y1[ys], y2[ys], dy[ys], x1[xs], x2[xs], dx[xs])
-        return out
-    return blend
-
-
-def _blend_points(mask, y1, y2, dy, x1, x2, dx) -> np.ndarray:
-    """The reference's arithmetic at scattered points (all arguments the same length)."""
-    wx0, wy0 = 1 - dx, 1 - dy
-    value = (wx0 * wy0) * mask[y1, x1]
-    value += (dx * wy0) * mask[y1, x2]
-    value += (wx0 * dy) * mask[y2, x1]
-    value += (dx * dy) * mask[y2, x2]
-    value += 0.5
-    return np.floor(value, out=value).astype(np.uint8)
 
 
 def _taps(src: int, dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

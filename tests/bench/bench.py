@@ -138,12 +138,13 @@ def warm_runs(browser, urls: dict, photos: list[Path], model: str) -> tuple[dict
     context = browser.new_context()
     try:
         pages = {PEER: open_page(context, urls[PEER]), "ours": open_page(context, page_url(urls, "ours", model))}
+        page_of = {who: pages[PEER if who == PEER else "ours"] for who in CONTENDERS}
         for who in CONTENDERS:
-            run_on(pages[PEER if who == PEER else "ours"], urls["photos"] + photos[0].name, model, who)
+            run_on(page_of[who], urls["photos"] + photos[0].name, model, who)
         runs = {who: {} for who in CONTENDERS}
         for i, photo in enumerate(photos):
             for who in CONTENDERS[i % 3:] + CONTENDERS[:i % 3]:
-                result = run_on(pages[PEER if who == PEER else "ours"], urls["photos"] + photo.name, model, who)
+                result = run_on(page_of[who], urls["photos"] + photo.name, model, who)
                 runs[who][photo.name] = result
                 inference = result["stages"]["inference"] / 1000
                 log(f"  {photo.name} {who}: {result['ms'] / 1000:.2f} s (inference {inference:.2f} s)")
