@@ -215,7 +215,7 @@ def build_ort() -> dict:
     spec = LOCK["onnxruntime-web"]
     with tarfile.open(fetch(spec["from"])) as tar:
         version = json.loads(tar_member(tar, "package.json"))["version"]
-        for name in spec["files"]:
+        for name in spec["files"] + spec["webgpu_files"]:
             write_if_changed(VENDOR / "ort" / Path(name).name, tar_member(tar, name))
     return {"version": version}
 
@@ -234,6 +234,11 @@ def model_bytes(model: dict) -> bytes:
         return archive.read(model["member"])
 
 
+# py/model_graphs.py's steps, as the lock names them, and its command-line flags.
+REWRITE_STEPS = {"keep_outputs": "--keep-outputs", "floor_pooling": "--floor-pooling", "float32": "--float32",
+                 "integer_convs_as_float": "--integer-convs-as-float"}
+
+
 def build_models() -> list[dict]:
     listing = []
     for model_id, model in LOCK["models"].items():
@@ -249,18 +254,38 @@ def build_models() -> list[dict]:
         entry = {"id": model_id, "file": model["file"], "bytes": served["bytes"], "sha256": served["sha256"],
                  "licence": model["licence"], "label": model["label"]}
         if "rewrite" in model:
-            entry["rewrite"] = {"keep_outputs": model["rewrite"]["keep_outputs"], "source_sha256": model["sha256"]}
+            entry["rewrite"] = {**rewrite_steps(model["rewrite"]), "source_sha256": model["sha256"]}
+        if "webgpu" in model:
+            entry["webgpu"] = build_variant(model["webgpu"], target)
         listing.append(entry)
     notice = ["# Model weights and their licences", ""] + [
         f"- `{m['file']}`: {m['label']}, licence {m['licence']}, "
         f"from {LOCK['downloads'][m['from']]['registry']} `{LOCK['downloads'][m['from']]['spec']}`"
+        + (f" (and `{m['webgpu']['file']}`, the same weights for WebGPU)" if "webgpu" in m else "")
         for m in LOCK["models"].values()]
     write_if_changed(VENDOR / "models" / "LICENCES.md", ("\n".join(notice) + "\n").encode())
     return listing
 
 
+def build_variant(variant: dict, source: Path) -> dict:
+    """A model's WebGPU variant: the served file rewritten once more (see assets.lock.json)."""
+    target = VENDOR / "models" / variant["file"]
+    if not (target.exists() and sha256_file(target) == variant["sha256"]):
+        log(f"rewriting {source.name} as {variant['file']}")
+        write_if_changed(target, rewrite_graph(variant["file"], source.read_bytes(), variant))
+    entry = {"file": variant["file"], "bytes": variant["bytes"], "sha256": variant["sha256"],
+             "rewrite": {**rewrite_steps(variant), "source_sha256": sha256_file(source)}}
+    if "unless_feature" in variant:
+        entry["unless_feature"] = variant["unless_feature"]
+    return entry
+
+
+def rewrite_steps(spec: dict) -> dict:
+    return {step: spec[step] for step in REWRITE_STEPS if step in spec}
+
+
 def rewrite_graph(name: str, data: bytes, rewrite: dict) -> bytes:
-    """The model with only the outputs the app reads (py/model_graphs.py, in .venv for the onnx package).
+    """The model rewritten by py/model_graphs.py (in .venv, for the onnx package) with the lock's steps.
 
     The result is pinned like a download: the same source and onnx version give the same bytes.
     """
@@ -269,9 +294,11 @@ def rewrite_graph(name: str, data: bytes, rewrite: dict) -> bytes:
     work.mkdir(parents=True, exist_ok=True)
     source, target = work / f"source-{name}", work / name
     source.write_bytes(data)
+    flags = []
+    for step, value in rewrite_steps(rewrite).items():
+        flags += [REWRITE_STEPS[step], *value] if isinstance(value, list) else [REWRITE_STEPS[step]]
     try:
-        subprocess.run([str(python), "-m", "model_graphs", "keep-outputs", str(source), str(target),
-                        *rewrite["keep_outputs"]], check=True)
+        subprocess.run([str(python), "-m", "model_graphs", str(source), str(target), *flags], check=True)
         result = target.read_bytes()
     finally:
         source.unlink(missing_ok=True)
@@ -350,8 +377,13 @@ def export_site(out: Path) -> None:
 
 
 def runtime_listing() -> list[dict]:
-    """Every file the worker loads besides the models, with its sha256: the browser checks each before use."""
-    return [{"path": path.relative_to(VENDOR).as_posix(), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    """Every file the worker loads besides the models, with its sha256: the browser checks each before use.
+
+    Files marked webgpu are the WebGPU runtime, which a worker fetches only when it will use WebGPU.
+    """
+    webgpu = {Path(name).name for name in LOCK["onnxruntime-web"]["webgpu_files"]}
+    return [{"path": path.relative_to(VENDOR).as_posix(), "bytes": path.stat().st_size, "sha256": sha256_file(path),
+             **({"webgpu": True} if folder == "ort" and path.name in webgpu else {})}
             for folder in ("pyodide", "ort", "wheels") for path in sorted((VENDOR / folder).iterdir())]
 
 
@@ -515,6 +547,13 @@ def bench(args: list[str]) -> int:
                            "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
 
 
+def bench_devices(args: list[str]) -> int:
+    python = ensure_venv()
+    build()
+    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "devices.py"),
+                           "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -527,11 +566,15 @@ def main(argv: list[str]) -> int:
                                      " (see python3 build.py eval --help)", add_help=False)
     commands.add_parser("bench", help="time ours against @imgly/background-removal in headless Chromium, write "
                                       "docs/bench.md (see python3 build.py bench --help)", add_help=False)
+    commands.add_parser("bench-devices", help="time inference on wasm against webgpu for every model in headless "
+                                              "Chromium, write docs/bench-devices.md", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "test":
         return test(rest)
     if args.command == "bench":
         return bench(rest)
+    if args.command == "bench-devices":
+        return bench_devices(rest)
     if args.command == "eval":
         python = ensure_venv()
         build()

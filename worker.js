@@ -10,14 +10,16 @@
 //        {id, type: "progress", stage, fraction, bytes?: {done, total}}
 //        {id, type: "result", ok: true, ...} | {id, type: "result", ok: false, error: {code, message}}
 // The worker's own URL may carry ?threads=N (fewer threads than the machine has),
-// ?keepModels (loading a model does not release the previous one) and ?model=ID (the model
-// to download and prepare while the Python runtime boots, rather than on the first request).
+// ?keepModels (loading a model does not release the previous one), ?model=ID (the model
+// to download and prepare while the Python runtime boots, rather than on the first request)
+// and ?device=auto|wasm|webgpu (which runtime to start; requests may still ask for wasm).
 import { openStore } from "./static/cache.js";
 
 const vendor = new URL("./static/vendor/", import.meta.url).href;
 const modelsUrl = `${vendor}models/`;
 const isolated = self.crossOriginIsolated === true;
 const settings = new URL(import.meta.url).searchParams;
+const device = settings.get("device") ?? "auto";
 // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
 const wanted = Number(settings.get("threads")) || navigator.hardwareConcurrency || 1;
 if (!isolated) {
@@ -27,24 +29,47 @@ if (!isolated) {
   );
 }
 
+// What WebGPU offers here, and whether this worker will use it. "auto" passes over a software
+// adapter (SwiftShader and the like), which runs these models far slower than wasm; "webgpu" takes it.
+async function probeWebGpu() {
+  if (!["auto", "wasm", "webgpu"].includes(device)) {
+    throw new Error(`Unknown device "${device}": use auto, wasm or webgpu.`);
+  }
+  if (device === "wasm") return { use: false, reason: "the remover was started with device wasm" };
+  if (!navigator.gpu) return { use: false, reason: "this browser has no WebGPU" };
+  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
+  if (!adapter) return { use: false, reason: "WebGPU found no usable GPU adapter" };
+  const info = adapter.info ?? {};
+  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(" ") || "unknown";
+  const software = Boolean(info.isFallbackAdapter) || /swiftshader|llvmpipe|software/i.test(name);
+  const gpu = { adapter: name, software, features: [...adapter.features] };
+  if (software && device === "auto") {
+    return { ...gpu, use: false, reason: `the only WebGPU adapter is a software renderer (${name}), slower than wasm` };
+  }
+  return { ...gpu, use: true, reason: null };
+}
+
 // Everything after this file comes through the verified store (Cache Storage, checked against
 // the build manifest's sha256). Pyodide fetches its own files, so for the manifest's URLs, and
 // only those, this worker's fetch() answers from the store too.
-async function verifiedRuntime() {
+async function verifiedRuntime(probing) {
   const plainFetch = self.fetch.bind(self);
   const store = await openStore(plainFetch);
-  const build = await store.loadFresh(`${vendor}build.json`);
+  const [build, gpu] = await Promise.all([store.loadFresh(`${vendor}build.json`), probing]);
   const checksums = new Map(build.runtime.map((file) => [new URL(file.path, vendor).href, file.sha256]));
-  // Every file is fetched at once, in parallel, and handed over once when its user asks for it.
-  // Waiting for all of them first also means a damaged file fails the start with its own name.
-  const total = build.runtime.reduce((sum, file) => sum + file.bytes, 0);
+  // Every file this worker needs is fetched at once, in parallel, and handed over once when its user
+  // asks for it (the WebGPU runtime only if it will be used). Waiting for all of them first also
+  // means a damaged file fails the start with its own name.
+  const needed = build.runtime.filter((file) => gpu.use || !file.webgpu);
+  const total = needed.reduce((sum, file) => sum + file.bytes, 0);
   const received = new Map();
   const onBytes = (url) => (done) => {
     received.set(url, done);
     const sum = [...received.values()].reduce((a, b) => a + b, 0);
     postMessage({ type: "progress", stage: "runtime", fraction: Math.min(sum / total, 1), bytes: { done: sum, total } });
   };
-  const early = new Map([...checksums].map(([url, sha256]) => [url, store.load(url, sha256, onBytes(url))]));
+  const urls = needed.map((file) => new URL(file.path, vendor).href);
+  const early = new Map(urls.map((url) => [url, store.load(url, checksums.get(url), onBytes(url))]));
   await Promise.all(early.values());
   const load = (url) => {
     const loaded = early.get(url) ?? store.load(url, checksums.get(url));
@@ -62,14 +87,18 @@ async function verifiedRuntime() {
     const { bytes } = await load(new URL(path, vendor).href);
     return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
   };
-  return { store, build, load, scriptUrl };
+  return { store, build, gpu, load, scriptUrl };
 }
 
-async function startOrt({ load, scriptUrl }) {
+// onnxruntime-web's wasm-only build, or its JSEP build (the wasm and WebGPU execution providers).
+async function startOrt({ load, scriptUrl }, gpu) {
+  const [script, runtime] = gpu.use
+    ? ["ort.min.mjs", "ort-wasm-simd-threaded.jsep"]
+    : ["ort.wasm.min.mjs", "ort-wasm-simd-threaded"];
   const [ort, mjs, wasm] = await Promise.all([
-    scriptUrl("ort/ort.wasm.min.mjs").then((url) => import(url)),
-    scriptUrl("ort/ort-wasm-simd-threaded.mjs"),
-    load(`${vendor}ort/ort-wasm-simd-threaded.wasm`),
+    scriptUrl(`ort/${script}`).then((url) => import(url)),
+    scriptUrl(`ort/${runtime}.mjs`),
+    load(`${vendor}ort/${runtime}.wasm`),
   ]);
   ort.env.wasm.wasmPaths = { mjs };
   ort.env.wasm.wasmBinary = wasm.bytes;
@@ -78,22 +107,32 @@ async function startOrt({ load, scriptUrl }) {
 }
 
 // Every model session is created here, the early one and those Python asks for.
-function newSession(ort, bytes) {
-  return ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+function newSession(ort, bytes, on) {
+  return ort.InferenceSession.create(bytes, { executionProviders: [on], graphOptimizationLevel: "all" });
+}
+
+// The file each model runs from on each device: on WebGPU, its variant (build.py), unless the
+// adapter has the feature that makes the variant needless.
+function modelFiles({ models }, gpu) {
+  const pick = ({ file, sha256 }) => ({ file, sha256 });
+  const onGpu = (m) => (m.webgpu && !(gpu.features ?? []).includes(m.webgpu.unless_feature) ? m.webgpu : m);
+  return Object.fromEntries(models.map((m) => [m.id, { wasm: pick(m), webgpu: pick(onGpu(m)) }]));
 }
 
 // The ?model= session, started as soon as onnxruntime-web is up: its download, check and
 // graph preparation overlap Pyodide's boot. Python adopts it (Service's early argument).
-async function earlySession(ort, { store, build }) {
-  const model = build.models.find((m) => m.id === settings.get("model"));
-  if (!model) return {};
+function earlySession(ort, store, files, gpu) {
+  const model = settings.get("model");
+  if (!(model in files)) return null;
+  const on = gpu.use ? "webgpu" : "wasm";
+  const { file, sha256 } = files[model][on];
   const onBytes = (done, total) => {
     const fraction = total ? Math.min(done / total, 1) : 0;
     postMessage({ type: "progress", stage: "model", fraction, bytes: { done, total } });
   };
-  const loading = store.load(modelsUrl + model.file, model.sha256, onBytes).then(({ bytes }) => newSession(ort, bytes));
+  const loading = store.load(modelsUrl + file, sha256, onBytes).then(({ bytes }) => newSession(ort, bytes, on));
   loading.catch(() => {}); // a failure is reported to the first request for this model
-  return { [model.id]: loading };
+  return { model, device: on, loading };
 }
 
 async function startPyodide({ scriptUrl }) {
@@ -109,10 +148,11 @@ async function boot() {
   const timings = {};
   const since = (t0) => Math.round(performance.now() - t0) / 1000;
   let t0 = performance.now();
-  const runtime = await verifiedRuntime();
-  const { build, store } = runtime;
-  const ortReady = startOrt(runtime);
-  const early = ortReady.then((ort) => earlySession(ort, runtime));
+  const runtime = await verifiedRuntime(probeWebGpu());
+  const { build, store, gpu } = runtime;
+  const files = modelFiles(build, gpu);
+  const ortReady = startOrt(runtime, gpu);
+  const early = ortReady.then((ort) => earlySession(ort, store, files, gpu));
   const [pyodide, ort] = await Promise.all([startPyodide(runtime), ortReady]);
   timings.pyodide = since(t0);
   t0 = performance.now();
@@ -123,9 +163,8 @@ async function boot() {
   // Its dependencies (numpy, Pillow) are loaded above; nothing may be looked up on the network.
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
-  const checksums = Object.fromEntries(build.models.map((m) => [m.file, m.sha256]));
-  const service = browser.Service(ort, store, modelsUrl, checksums, settings.has("keepModels"),
-                                  (bytes) => newSession(ort, bytes), await early);
+  const service = browser.Service(ort, store, modelsUrl, files, settings.has("keepModels"), gpu,
+                                  (bytes, on) => newSession(ort, bytes, on), await early);
   timings.wheel = since(t0);
   return {
     service,
@@ -133,6 +172,7 @@ async function boot() {
       timings,
       crossOriginIsolated: isolated,
       threads: ort.env.wasm.numThreads,
+      webgpu: gpu,
       versions: { pyodide: pyodide.version, onnxruntime: build.onnxruntime_web.version, wheel: build.wheel.file },
       models: build.models,
     },

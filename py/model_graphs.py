@@ -2,13 +2,22 @@
 
 build.py runs this in .venv; it is not part of the shipped package.
 
-    python -m model_graphs keep-outputs SOURCE TARGET NAME [NAME ...]
+    python -m model_graphs SOURCE TARGET [--keep-outputs NAME ...] [--floor-pooling] [--float32]
+                                         [--integer-convs-as-float]
+
+Steps run in that order. Each keeps the graph's results (tests/test_model_graphs.py measures how
+closely under native onnxruntime); they exist because a runtime cannot run, or runs slowly, the
+graph as it ships.
 """
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 
+import numpy as np
 import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 
 def keep_outputs(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
@@ -71,12 +80,219 @@ def _keep(repeated, wanted) -> None:
     repeated.extend(kept)
 
 
+def floor_pooling(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Every MaxPool with ceil_mode=1 as ceil_mode=0, padded at the end where the two differ.
+
+    onnxruntime-web's WebGPU MaxPool does not implement ceil_mode. A max ignores padding, so
+    end padding up to the next stride gives the ceil-mode windows exactly. The sizes come from
+    running the graph once on its fixed input shape (shape inference stops at computed Resizes).
+    """
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(model)
+    pools = [node for node in rewritten.graph.node if node.op_type == "MaxPool" and _attribute(node, "ceil_mode", 0)]
+    sizes = _activation_shapes(model, [node.input[0] for node in pools])
+    for node in pools:
+        kernel, strides = _attribute(node, "kernel_shape"), _attribute(node, "strides")
+        if _attribute(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or _attribute(node, "dilations", None):
+            raise ValueError(f"{node.name}: only explicit pads without dilation are rewritten")
+        spatial = sizes[node.input[0]][2:]
+        pads = list(_attribute(node, "pads", [0] * 2 * len(spatial)))
+        for axis, (size, k, s) in enumerate(zip(spatial, kernel, strides)):
+            span = size + pads[axis] + pads[axis + len(spatial)] - k
+            extra = s * math.ceil(span / s) - span
+            # ceil mode drops a window that would start in the end padding; floor never makes one.
+            if extra and extra >= s:
+                raise ValueError(f"{node.name}: ceil mode window starts in padding")
+            pads[axis + len(spatial)] += extra
+        _set_attribute(node, "ceil_mode", 0)
+        _set_attribute(node, "pads", pads)
+    onnx.checker.check_model(rewritten)
+    return rewritten
+
+
+def float32_compute(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A half-precision graph computing in single precision, its weights still stored as halves.
+
+    WebGPU adapters without the shader-f16 feature cannot run float16 kernels. Each float16
+    weight is cast to float32 by a Cast node, which onnxruntime folds once when the session is
+    created, so the download stays the same size.
+    """
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(model)
+    graph = rewritten.graph
+    casts = []
+    for initializer in graph.initializer:
+        if initializer.data_type == TensorProto.FLOAT16:
+            half = f"{initializer.name}_float16"
+            casts.append(helper.make_node("Cast", [half], [initializer.name], to=TensorProto.FLOAT,
+                                          name=f"{half}_to_float"))
+            initializer.name = half
+    for node in graph.node:
+        if node.op_type == "Cast" and _attribute(node, "to") == TensorProto.FLOAT16:
+            _set_attribute(node, "to", TensorProto.FLOAT)
+        if node.op_type == "Constant" and node.attribute[0].t.data_type == TensorProto.FLOAT16:
+            value = numpy_helper.to_array(node.attribute[0].t).astype(np.float32)
+            node.attribute[0].t.CopyFrom(numpy_helper.from_array(value, node.attribute[0].t.name))
+    for info in [*graph.value_info, *graph.input, *graph.output]:
+        if info.type.tensor_type.elem_type == TensorProto.FLOAT16:
+            info.type.tensor_type.elem_type = TensorProto.FLOAT
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(rewritten)
+    return rewritten
+
+
+def integer_convs_as_float(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A dynamically quantized graph (DynamicQuantizeLinear + ConvInteger) in float operators.
+
+    WebGPU has no integer convolution kernels, so onnxruntime would run each one on the CPU and
+    copy every activation back and forth. The same arithmetic in float: the activation is
+    quantized exactly as DynamicQuantizeLinear does (scale from its range including zero, zero
+    point, rounding, clipping to 0..255), its zero point subtracted, and convolved with the
+    weights' integers minus their zero point (uint8 in the file, folded to float when the
+    session is created). Integer products and sums are exact in float32 up to 2^24, so the only
+    differences come from sums beyond that.
+    """
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(model)
+    graph = rewritten.graph
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    constants = [numpy_helper.from_array(np.array(value, np.float32), name)
+                 for name, value in (("dq_255", 255.0), ("dq_half", 0.5), ("dq_zero", 0.0), ("dq_tiny", 1e-30))]
+    graph.initializer.extend(constants)
+    integers = set()
+    nodes = []
+    for node in graph.node:
+        if node.op_type == "DynamicQuantizeLinear":
+            quantized, scale, zero = node.output
+            if any(user.op_type != "ConvInteger" for name in (quantized, zero) for user in consumers.get(name, [])):
+                raise ValueError(f"{node.name}: a quantized activation feeds something other than ConvInteger")
+            nodes.extend(_quantize_in_float(node.input[0], quantized, scale, zero))
+        elif node.op_type == "ConvInteger":
+            x, weight, _, weight_zero = node.input
+            real = f"{weight}_float"
+            nodes.extend([
+                helper.make_node("Cast", [weight], [f"{weight}_cast"], to=TensorProto.FLOAT),
+                helper.make_node("Cast", [weight_zero], [f"{weight_zero}_cast"], to=TensorProto.FLOAT),
+                helper.make_node("Sub", [f"{weight}_cast", f"{weight_zero}_cast"], [real]),
+                helper.make_node("Conv", [f"{x}_centred", real], list(node.output), name=node.name,
+                                 **{a.name: helper.get_attribute_value(a) for a in node.attribute}),
+            ])
+            integers.add(node.output[0])
+        else:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    # Convolution results were int32 and are float now; their declared types are dropped, not guessed.
+    _keep(graph.value_info, lambda info: info.name not in integers)
+    rewritten.CopyFrom(onnx.shape_inference.infer_shapes(rewritten))
+    onnx.checker.check_model(rewritten)
+    return rewritten
+
+
+def _quantize_in_float(x: str, quantized: str, scale: str, zero: str) -> list:
+    """DynamicQuantizeLinear's outputs for ConvInteger, as float: the scale, and x quantized minus its zero point."""
+    def n(op, inputs, output, **attributes):
+        return helper.make_node(op, inputs, [output], **attributes)
+
+    return [
+        n("ReduceMax", [x], f"{x}_max", keepdims=0),
+        n("Relu", [f"{x}_max"], f"{x}_high"),                     # max(0, max(x))
+        n("ReduceMin", [x], f"{x}_min", keepdims=0),
+        n("Neg", [f"{x}_min"], f"{x}_negmin"),
+        n("Relu", [f"{x}_negmin"], f"{x}_low_neg"),               # -min(0, min(x))
+        n("Add", [f"{x}_high", f"{x}_low_neg"], f"{x}_range"),
+        n("Div", [f"{x}_range", "dq_255"], scale),
+        n("Add", [scale, "dq_tiny"], f"{x}_safe_scale"),          # an all-zero x: scale 0, everything 0
+        n("Div", [f"{x}_low_neg", f"{x}_safe_scale"], f"{x}_zero_raw"),
+        *_round_half_even(f"{x}_zero_raw", zero),
+        n("Div", [x, f"{x}_safe_scale"], f"{x}_scaled"),
+        *_round_half_even(f"{x}_scaled", f"{x}_rounded"),
+        n("Add", [f"{x}_rounded", zero], f"{x}_shifted"),
+        n("Clip", [f"{x}_shifted", "dq_zero", "dq_255"], quantized),
+        n("Sub", [quantized, zero], f"{quantized}_centred"),
+    ]
+
+
+def _round_half_even(value: str, rounded: str) -> list:
+    """ONNX Round (ties to even) from Floor, which WebGPU has: floor(v + 1/2), minus one on an odd tie."""
+    def n(op, inputs, output):
+        return helper.make_node(op, inputs, [output])
+
+    return [
+        n("Add", [value, "dq_half"], f"{value}_plus_half"),
+        n("Floor", [f"{value}_plus_half"], f"{value}_up"),
+        n("Sub", [f"{value}_up", value], f"{value}_excess"),
+        n("Equal", [f"{value}_excess", "dq_half"], f"{value}_tie"),
+        n("Mul", [f"{value}_up", "dq_half"], f"{value}_halved"),
+        n("Floor", [f"{value}_halved"], f"{value}_halved_down"),
+        n("Add", [f"{value}_halved_down", f"{value}_halved_down"], f"{value}_even"),
+        n("Sub", [f"{value}_up", f"{value}_even"], f"{value}_odd"),
+        n("Sub", [f"{value}_up", f"{value}_odd"], f"{value}_down"),
+        n("Where", [f"{value}_tie", f"{value}_down", f"{value}_up"], rounded),
+    ]
+
+
+def _activation_shapes(model: onnx.ModelProto, names: list[str]) -> dict[str, tuple[int, ...]]:
+    import onnxruntime
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    present = {output.name for output in probe.graph.output}
+    probe.graph.output.extend(helper.make_empty_tensor_value_info(name) for name in set(names) - present)
+    session = onnxruntime.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {}
+    for tensor in session.get_inputs():
+        if not all(isinstance(dim, int) for dim in tensor.shape):
+            raise ValueError(f"input {tensor.name} has no fixed shape: {tensor.shape}")
+        feeds[tensor.name] = np.zeros(tensor.shape, np.float32)
+    return {name: value.shape for name, value in zip(names, session.run(names, feeds))}
+
+
+def _attribute(node, name: str, default=KeyError):
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return helper.get_attribute_value(attribute)
+    if default is KeyError:
+        raise ValueError(f"{node.name} has no attribute {name}")
+    return default
+
+
+def _set_attribute(node, name: str, value) -> None:
+    kept = [attribute for attribute in node.attribute if attribute.name != name]
+    del node.attribute[:]
+    node.attribute.extend([*kept, helper.make_attribute(name, value)])
+
+
+def rewrite(model: onnx.ModelProto, keep: list[str] | None = None, floor: bool = False,
+            float32: bool = False, integer_convs: bool = False) -> onnx.ModelProto:
+    if keep:
+        model = keep_outputs(model, keep)
+    if floor:
+        model = floor_pooling(model)
+    if float32:
+        model = float32_compute(model)
+    if integer_convs:
+        model = integer_convs_as_float(model)
+    return model
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 4 or argv[0] != "keep-outputs":
-        print(__doc__, file=sys.stderr)
-        return 2
-    source, target, names = argv[1], argv[2], argv[3:]
-    onnx.save(keep_outputs(onnx.load(source), names), target)
+    parser = argparse.ArgumentParser(prog="python -m model_graphs", description=__doc__.splitlines()[0])
+    parser.add_argument("source")
+    parser.add_argument("target")
+    parser.add_argument("--keep-outputs", nargs="+", metavar="NAME")
+    parser.add_argument("--floor-pooling", action="store_true")
+    parser.add_argument("--float32", action="store_true")
+    parser.add_argument("--integer-convs-as-float", action="store_true")
+    args = parser.parse_args(argv)
+    model = rewrite(onnx.load(args.source), args.keep_outputs, args.floor_pooling, args.float32,
+                    args.integer_convs_as_float)
+    onnx.save(model, args.target)
     return 0
 
 

@@ -10,6 +10,7 @@ const STAGES = {
   inference: "Finding the subject",
   postprocess: "Cutting out",
   encode: "Encoding",
+  fallback: "WebGPU failed; again on WebAssembly",
 };
 const EXTENSIONS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpg" };
 const params = new URLSearchParams(location.search);
@@ -17,6 +18,7 @@ const params = new URLSearchParams(location.search);
 // starts loading with the engine, so the first photo does not wait for it.
 const remover = createRemover({
   model: params.get("model") ?? "isnet-medium",
+  device: params.get("device") ?? "auto",
   onProgress: ({ stage, bytes }) =>
     stage === "runtime" &&
     showEngine(`Starting the engine: ${megabytes(bytes.done)} of ${megabytes(bytes.total)} checked and loaded…`),
@@ -120,6 +122,12 @@ async function process(file, card) {
     card.querySelector(".meta").textContent =
       `${meta.width}×${meta.height} · ${meta.model} on ${meta.device} · ` +
       `inference ${meta.timings.inference.toFixed(2)} s, total ${sum(meta.timings).toFixed(2)} s`;
+    if (meta.fallback) {
+      const notice = document.createElement("p");
+      notice.className = "fallback";
+      notice.textContent = `Not on ${meta.fallback.from}: ${meta.fallback.reason}`;
+      card.querySelector(".meta").after(notice);
+    }
     card.append(link);
     card.dataset.state = "done";
   } catch (error) {
@@ -166,8 +174,9 @@ remover.ready.then(
     const threads = info.crossOriginIsolated
       ? `${info.threads} threads`
       : "1 thread (the page is not cross-origin isolated)";
+    const gpu = info.webgpu.use ? `WebGPU on ${info.webgpu.adapter}` : `no WebGPU (${info.webgpu.reason})`;
     showEngine(
-      `Ready: Pyodide ${info.versions.pyodide}, onnxruntime-web ${info.versions.onnxruntime}, ${threads}. ` +
+      `Ready: Pyodide ${info.versions.pyodide}, onnxruntime-web ${info.versions.onnxruntime}, ${threads}, ${gpu}. ` +
         `Started in ${(info.timings.pyodide + info.timings.packages + info.timings.wheel).toFixed(1)} s.`,
     );
     document.body.dataset.engine = "ready";

@@ -3,6 +3,7 @@
 //
 //   import { createRemover } from "https://your.host/bg/static/remover.js";
 //   const remover = createRemover();                        // assets from this module's own folder
+//   const remover = createRemover({ model: "isnet-small", device: "webgpu" }); // device: auto | webgpu | wasm
 //   await remover.preload({ onProgress });                  // optional: fetch the model early
 //   const { blob, meta } = await remover.remove(file, { output: "foreground", signal });
 //   remover.dispose();                                      // worker, sessions and buffers are freed
@@ -39,6 +40,8 @@ export function createRemover({
   if (keepModels) workerUrl.searchParams.set("keepModels", "");
   // The worker starts loading this model while its runtime boots, instead of after.
   if (model) workerUrl.searchParams.set("model", model);
+  // Which onnxruntime-web the worker starts: with WebGPU (auto: a hardware adapter; webgpu: any), or wasm only.
+  if (device) workerUrl.searchParams.set("device", device);
   const worker = startWorker(workerUrl);
   const pending = new Map();
   let nextId = 1;
@@ -98,9 +101,10 @@ export function createRemover({
     // Resolves to what the engine reports about itself (versions, threads, start-up timings).
     ready,
 
-    // Downloads and prepares a model (this remover's by default), so remove() does not wait for it.
-    preload({ model: name = model, onProgress, signal } = {}) {
-      return request({ type: "preload", model: name }, [], { onProgress, signal }).then(() => undefined);
+    // Downloads and prepares a model (this remover's by default) on a device, so remove() does not
+    // wait for it. Resolves to the device it is ready on (wasm when WebGPU is missing or failed).
+    preload({ model: name = model, device: on = device, onProgress, signal } = {}) {
+      return request({ type: "preload", model: name, device: on }, [], { onProgress, signal }).then((r) => r.device);
     },
 
     // input: File, Blob, ArrayBuffer, typed array, URL string, ImageBitmap, ImageData,
@@ -116,9 +120,10 @@ export function createRemover({
       return { blob, meta };
     },
 
-    // Frees one model's session (every model's with no argument); resolves to the models freed.
-    release(name) {
-      return request({ type: "release", model: name }, []).then(({ released }) => released);
+    // Frees one model's sessions (every model's with no argument; only one device's with
+    // release(name, device)); resolves to the models freed.
+    release(name, on) {
+      return request({ type: "release", model: name, device: on }, []).then(({ released }) => released);
     },
 
     // Ends the worker: every session and buffer goes with it. Pending calls reject.

@@ -6,3 +6,5 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-quic", "--no-first
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  # measureUserAgentSpecificMemory answers at once instead of at the next garbage collection.
                  "--enable-blink-features=ForceEagerMeasureMemory"]
+# WebGPU in headless Chromium here: a real but software adapter (SwiftShader), without shader-f16.
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"]

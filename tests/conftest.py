@@ -79,13 +79,19 @@ def server():
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def playwright():
+    """One Playwright for the whole run: its sync API cannot be started twice in one process."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 class App:
@@ -111,7 +117,7 @@ class App:
             else:
                 locator.select_option(value)
 
-    def submit(self, files: list) -> list[dict]:
+    def submit(self, files: list, timeout_ms: int = RESULT_TIMEOUT_MS) -> list[dict]:
         """Put files (paths or {name, mimeType, buffer}) in the picker; return one dict per card, in order."""
         before = self.page.locator(".card").count()
         # Playwright takes paths or buffers, not both: send everything as buffers.
@@ -121,13 +127,14 @@ class App:
         total = before + len(files)
         self.page.wait_for_function(
             f"document.querySelectorAll('.card[data-state=done], .card[data-state=error]').length >= {total}",
-            timeout=RESULT_TIMEOUT_MS)
+            timeout=timeout_ms)
         cards = self.page.locator(".card").all()[: len(files)]  # the newest batch is on top, in order
         return [self._read(card) for card in cards]
 
     def _read(self, card) -> dict:
         result = {"state": card.get_attribute("data-state"), "status": card.locator(".status").text_content(),
-                  "error_code": card.get_attribute("data-error-code"), "meta": card.locator(".meta").text_content()}
+                  "error_code": card.get_attribute("data-error-code"), "meta": card.locator(".meta").text_content(),
+                  "fallback": " ".join(card.locator(".fallback").all_text_contents())}
         if result["state"] == "done":
             link = card.locator("a.download")
             encoded = link.evaluate("""async (a) => {

@@ -42,6 +42,12 @@ def test_vendor_models_match_the_lock():
         assert listed[model_id]["sha256"] == served["sha256"] and listed[model_id]["bytes"] == served["bytes"]
         if "rewrite" in model:
             assert listed[model_id]["rewrite"]["source_sha256"] == model["sha256"]
+        if "webgpu" in model:  # the WebGPU variant, rewritten from the served file
+            variant, entry = model["webgpu"], listed[model_id]["webgpu"]
+            assert build.sha256_file(ROOT / "static/vendor/models" / variant["file"]) == variant["sha256"]
+            assert (entry["file"], entry["sha256"], entry["bytes"]) == (variant["file"], variant["sha256"],
+                                                                        variant["bytes"])
+            assert entry["rewrite"]["source_sha256"] == served["sha256"]
 
 
 def test_the_wheel_is_reproducible():

@@ -109,6 +109,75 @@ def test_switching_models_releases_the_previous_session_unless_asked_to_keep_it(
     assert run(switch(Remover(NativeHost(), keep_models=True))) == ["isnet-small", "u2netp"]
 
 
+class TwoDeviceHost:
+    """The native host presented as a browser's: "webgpu" first, "wasm" last, both real onnxruntime sessions.
+
+    failing names where "webgpu" breaks: "load" (session creation) or "run" (inference).
+    """
+    devices = ("webgpu", "wasm")
+    unavailable: dict = {}
+
+    def __init__(self, failing: str | None = None):
+        from bgremove.hosts.native import NativeHost
+
+        self.native, self.failing, self.created, self.released = NativeHost(), failing, [], []
+
+    def __getattr__(self, name):
+        return getattr(self.native, name)
+
+    async def create_session(self, spec, device, progress):
+        if device == "webgpu" and self.failing == "load":
+            raise RuntimeError("no adapter today")
+        self.created.append(device)
+        return device, await self.native.create_session(spec, device, progress)
+
+    async def release_session(self, session):
+        self.released.append(session[0])
+
+    async def infer(self, session, spec, tensor):
+        if session[0] == "webgpu" and self.failing == "run":
+            raise RuntimeError("device lost")
+        return await self.native.infer(session[1], spec, tensor)
+
+
+@pytest.mark.parametrize("failing", ["load", "run"])
+def test_a_failing_device_falls_back_to_the_last_one_and_says_why(images, run, failing):
+    from bgremove import Remover
+
+    host = TwoDeviceHost(failing)
+    remover = Remover(host)
+    data = (images / "coffee.png").read_bytes()
+    first = run(remover.remove(data, {"model": "u2netp"}))
+    second = run(remover.remove(data, {"model": "u2netp", "device": "webgpu"}))
+    assert first.device == second.device == "wasm"
+    reason = "no adapter today" if failing == "load" else "device lost"
+    assert first.fallback["from"] == second.fallback["from"] == "webgpu"
+    assert reason in first.fallback["reason"] and second.fallback == first.fallback
+    # webgpu was tried once; a broken session was released; the model's release forgets the failure.
+    assert host.created == (["wasm"] if failing == "load" else ["webgpu", "wasm"])
+    assert host.released == ([] if failing == "load" else ["webgpu"])
+    assert run(remover.release("u2netp")) == ["u2netp"] and not remover._failed
+    with pytest.raises(BgRemoveError) as caught:
+        run(remover.remove(b"not an image", {"model": "u2netp"}))
+    assert caught.value.code == "not_an_image", "errors of the image itself are not device failures"
+
+
+def test_sessions_are_kept_per_model_and_device(images, run):
+    from bgremove import Remover
+
+    host = TwoDeviceHost()
+    data = (images / "coffee.png").read_bytes()
+    remover = Remover(host)
+    assert run(remover.remove(data, {"model": "u2netp"})).device == "webgpu"
+    assert run(remover.remove(data, {"model": "u2netp", "device": "wasm"})).fallback is None
+    assert remover.loaded_sessions == [("u2netp", "wasm")] and host.released == ["webgpu"]
+    keeping = Remover(TwoDeviceHost(), keep_models=True)
+    for device in ("webgpu", "wasm"):
+        run(keeping.session("u2netp", device))
+    assert keeping.loaded_sessions == [("u2netp", "wasm"), ("u2netp", "webgpu")]
+    assert run(keeping.release("u2netp", "webgpu")) == ["u2netp"] and keeping.loaded_sessions == [("u2netp", "wasm")]
+
+
 def test_missing_model_file_is_a_model_load_error(images, run, tmp_path):
     from bgremove import Remover
     from bgremove.hosts.native import NativeHost

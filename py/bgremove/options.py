@@ -12,8 +12,8 @@ from .postprocess import FOREGROUND_METHODS, OUTPUTS, UPSAMPLE_METHODS
 from .preprocess import RESIZE_POLICIES
 
 FORMATS = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
-# "auto" picks the best device the host has; today every host has exactly one.
-DEVICES = ("auto", "wasm", "cpu")
+# "auto" picks the best device the host has: webgpu, else wasm in the browser; cpu under CPython.
+DEVICES = ("auto", "webgpu", "wasm", "cpu")
 # Quality presets: what each sets, unless the request sets that knob itself.
 # fast is the reference pipeline exactly (squash, its bilinear, the photo's colours).
 PRESETS = {

@@ -28,7 +28,8 @@ Progress = Callable[..., None]
 
 
 class Host(Protocol):
-    device: str
+    devices: tuple[str, ...]    # the devices it can run a model on, best first: "auto" takes the first
+    unavailable: dict[str, str]  # devices of its kind it cannot use here, and why
 
     async def decode(self, data: bytes, fmt: str) -> np.ndarray:
         """Image bytes -> (H, W, 4) uint8 RGBA, EXIF orientation applied."""
@@ -36,8 +37,8 @@ class Host(Protocol):
     async def encode(self, rgba: np.ndarray, mime: str, quality: float) -> tuple[Any, str]:
         """(H, W, 4) uint8 -> (encoded image, its actual MIME type)."""
 
-    async def create_session(self, spec: ModelSpec, progress: Progress) -> Any:
-        """Load a model; report download progress as progress("download", fraction)."""
+    async def create_session(self, spec: ModelSpec, device: str, progress: Progress) -> Any:
+        """Load a model for a device; report download progress as progress("download", fraction)."""
 
     async def release_session(self, session: Any) -> None:
         """Free everything the session holds."""
@@ -53,77 +54,133 @@ class Result:
     width: int
     height: int
     model: str
-    device: str
+    device: str                  # the device that ran the model
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    fallback: dict | None = None  # {"from": device, "reason"}: the device wanted, and why it did not run
 
     def meta(self) -> dict:
         return {"mime": self.mime, "width": self.width, "height": self.height, "model": self.model,
-                "device": self.device, "timings": self.timings}
+                "device": self.device, "fallback": self.fallback, "timings": self.timings}
 
 
 def _no_progress(stage: str, fraction: float, done: int | None = None, total: int | None = None) -> None:
     pass
 
 
+# A failure on these codes, on a device that is not the host's last resort, is retried on that.
+_DEVICE_FAILURES = (errors.MODEL_LOAD_FAILED, errors.INFERENCE_FAILED)
+
+
 class Remover:
     """Removes backgrounds with one host.
 
-    A model's session lives until it is released, or until another model is used: loading a
-    second model releases the first, unless keep_models is set (a model can take a few hundred MB).
+    Sessions are kept per (model, device) until released, or until another one is used: loading
+    a second releases the first, unless keep_models is set (a model can take a few hundred MB).
+    When a model fails to load or run on a device other than the host's last (webgpu), the
+    request is retried on the last (wasm), the failure is reported in the result's fallback, and
+    later requests for that model go straight to the last device until the model is released.
     """
 
     def __init__(self, host: Host, keep_models: bool = False):
         self.host = host
         self.keep_models = keep_models
-        self._sessions: dict[str, asyncio.Future] = {}
+        self._sessions: dict[tuple[str, str], asyncio.Future] = {}
+        self._failed: dict[tuple[str, str], str] = {}
 
     @property
     def loaded_models(self) -> list[str]:
+        return sorted({model for model, _ in self._sessions})
+
+    @property
+    def loaded_sessions(self) -> list[tuple[str, str]]:
         return sorted(self._sessions)
 
-    async def session(self, model: str, progress: Progress = _no_progress) -> Any:
-        """The model's session, created on first use and shared by later calls."""
-        if model not in self._sessions:
+    async def session(self, model: str, device: str | None = None, progress: Progress = _no_progress) -> Any:
+        """The model's session on a device (the host's best by default), created on first use and shared."""
+        key = (model, device or self.host.devices[0])
+        if key not in self._sessions:
             if not self.keep_models:
                 for other in list(self._sessions):
-                    await self.release(other)
-            self._sessions[model] = asyncio.ensure_future(self._create(MODELS[model], progress))
+                    await self._release(other)
+            self._sessions[key] = asyncio.ensure_future(self._create(MODELS[model], key[1], progress))
         try:
-            return await self._sessions[model]
+            return await self._sessions[key]
         except BaseException:
-            self._sessions.pop(model, None)  # a failed load may be retried
+            self._sessions.pop(key, None)  # a failed load may be retried
             raise
 
-    def adopt(self, model: str, creating: Awaitable[Any]) -> None:
-        """Take a session whose creation the host started early, as if session(model) had started it."""
-        self._sessions[model] = asyncio.ensure_future(self._guarded(MODELS[model], creating))
+    def adopt(self, model: str, device: str, creating: Awaitable[Any]) -> None:
+        """Take a session whose creation the host started early, as if session() had started it."""
+        self._sessions[(model, device)] = asyncio.ensure_future(self._guarded(MODELS[model], device, creating))
 
-    async def _create(self, spec: ModelSpec, progress: Progress) -> Any:
-        return await self._guarded(spec, self.host.create_session(spec, progress))
+    async def _create(self, spec: ModelSpec, device: str, progress: Progress) -> Any:
+        return await self._guarded(spec, device, self.host.create_session(spec, device, progress))
 
-    async def _guarded(self, spec: ModelSpec, creating: Awaitable[Any]) -> Any:
+    async def _guarded(self, spec: ModelSpec, device: str, creating: Awaitable[Any]) -> Any:
         try:
             return await creating
         except BgRemoveError:
             raise
         except Exception as error:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load model {spec.id}: {error}") from error
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED,
+                                f"Could not load model {spec.id} on {device}: {error}") from error
 
-    async def release(self, model: str | None = None) -> list[str]:
-        """Release one model's session, or all of them; returns the models released."""
-        names = [model] if model is not None else list(self._sessions)
+    async def release(self, model: str | None = None, device: str | None = None) -> list[str]:
+        """Release the sessions of one model (on one device, or all), or all sessions; returns the models released."""
         released = []
-        for name in names:
-            future = self._sessions.pop(name, None)
-            if future is None:
-                continue
-            try:
-                session = await future
-            except Exception:
-                continue  # it never loaded, so there is nothing to free
-            await self.host.release_session(session)
-            released.append(name)
+        for key in [k for k in self._sessions if model in (None, k[0]) and device in (None, k[1])]:
+            if await self._release(key) and key[0] not in released:
+                released.append(key[0])
+        for key in [k for k in self._failed if model in (None, k[0])]:
+            del self._failed[key]  # a released model gets a fresh chance on every device
         return released
+
+    async def _release(self, key: tuple[str, str]) -> bool:
+        future = self._sessions.pop(key, None)
+        if future is None:
+            return False
+        try:
+            session = await future
+        except Exception:
+            return False  # it never loaded, so there is nothing to free
+        await self.host.release_session(session)
+        return True
+
+    async def preload(self, options: Options | Mapping | None = None, progress: Progress = _no_progress) -> str:
+        """Load the request's model on its device (falling back as remove() would); returns the device."""
+        opts = self._options(options)
+        _, device, _ = await self._on_device(opts, progress, lambda device: self.session(opts.model, device, progress))
+        return device
+
+    def _devices(self, opts: Options) -> tuple[list[str], dict | None]:
+        """The devices to try, in order, and the fallback known before trying (the wanted device is unusable)."""
+        host = self.host
+        wanted = host.devices[0] if opts.device == "auto" else opts.device
+        fallback = None
+        if opts.device == "auto" and host.unavailable:
+            device, reason = next(iter(host.unavailable.items()))
+            fallback = {"from": device, "reason": reason}
+        if wanted not in host.devices:
+            fallback = {"from": wanted, "reason": host.unavailable[wanted]}
+            wanted = host.devices[-1]
+        if (opts.model, wanted) in self._failed:
+            fallback = {"from": wanted, "reason": self._failed[(opts.model, wanted)]}
+            wanted = host.devices[-1]
+        return [wanted] if wanted == host.devices[-1] else [wanted, host.devices[-1]], fallback
+
+    async def _on_device(self, opts: Options, report: Progress, work: Callable[[str], Awaitable[Any]]):
+        """work(device) on the request's device; where that fails, again on the host's last device."""
+        devices, fallback = self._devices(opts)
+        for device in devices:
+            try:
+                return await work(device), device, fallback
+            except BgRemoveError as error:
+                if device == devices[-1] or error.code not in _DEVICE_FAILURES:
+                    raise
+                self._failed[(opts.model, device)] = error.message
+                await self._release((opts.model, device))
+                fallback = {"from": device, "reason": error.message}
+                report("fallback", 0.0)
 
     async def _segment(self, session: Any, spec: ModelSpec, rgba: np.ndarray, opts: Options,
                        clock: _Clock) -> np.ndarray:
@@ -160,17 +217,17 @@ class Remover:
 
     def _options(self, options: Options | Mapping | None) -> Options:
         opts = options if isinstance(options, Options) else Options.parse(options)
-        if opts.device not in ("auto", self.host.device):
+        known = (*self.host.devices, *self.host.unavailable)
+        if opts.device != "auto" and opts.device not in known:
             raise BgRemoveError(errors.BAD_OPTION, f"Device {opts.device!r} is not available here; "
-                                                   f"this host runs on {self.host.device!r}.")
+                                                   f"this host runs on {' or '.join(known)}.")
         return opts
 
-    async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
-        height, width = rgba.shape[:2]
-        _check_size((width, height))
+    async def _alpha(self, rgba: np.ndarray, opts: Options, device: str, clock: _Clock) -> np.ndarray:
+        """The photo's (H, W) uint8 alpha from the model on one device, with the crop pass if asked for."""
         spec = MODELS[opts.model]
         with clock("model"):
-            session = await self.session(opts.model, clock.report)
+            session = await self.session(opts.model, device, clock.report)
         alpha = await self._segment(session, spec, rgba, opts, clock)
         if opts.knob("crop_pass") == "on":
             box = crop.subject_box(alpha)
@@ -179,6 +236,13 @@ class Remover:
                 inner = await self._segment(session, spec, np.ascontiguousarray(rgba[y0:y1, x0:x1]), opts, clock)
                 with clock("postprocess"):
                     alpha = crop.paste(alpha, inner, box)
+        return alpha
+
+    async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
+        height, width = rgba.shape[:2]
+        _check_size((width, height))
+        alpha, device, fallback = await self._on_device(
+            opts, clock.report, lambda device: self._alpha(rgba, opts, device, clock))
         with clock("postprocess"):
             colour = None
             if opts.output == "foreground":
@@ -190,7 +254,7 @@ class Remover:
                 out = postprocess.flatten(out)
         with clock("encode"):
             image, mime = await self.host.encode(out, opts.mime, float(opts.quality))
-        return Result(image, mime, width, height, spec.id, self.host.device, clock.timings)
+        return Result(image, mime, width, height, opts.model, device, clock.timings, fallback)
 
 
 def _check_size(size: tuple[int, int] | None) -> None:

@@ -27,13 +27,15 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, ort, store, models_url: str, checksums: dict[str, str], new_session, device: str = "wasm"):
+    def __init__(self, ort, store, models_url: str, files: dict, new_session, gpu: dict):
         self.ort = ort
         self.store = store  # static/cache.js: Cache Storage, every file checked against its sha256
         self.new_session = new_session  # worker.js's: the one place that sets session options
         self.models_url = models_url
-        self.checksums = checksums  # model file name -> sha256, from the build manifest
-        self.device = device
+        self.files = files  # model id -> device -> {file, sha256}, from the build manifest
+        # worker.js decided at start-up whether its onnxruntime-web has WebGPU, and says why not.
+        self.devices = ("webgpu", "wasm") if gpu["use"] else ("wasm",)
+        self.unavailable = {} if gpu["use"] else {"webgpu": gpu["reason"]}
 
     async def decode(self, data: bytes, fmt: str) -> np.ndarray:
         if fmt in _PILLOW_ONLY:
@@ -64,22 +66,24 @@ class BrowserHost:
         blob = await canvas.convertToBlob(_js({"type": mime, "quality": quality}))
         return blob, blob.type  # a browser without a WebP encoder answers with PNG
 
-    async def create_session(self, spec: ModelSpec, progress: Progress):
-        return await self.new_session(await self._model_bytes(spec, progress))
+    async def create_session(self, spec: ModelSpec, device: str, progress: Progress):
+        return await self.new_session(await self._model_bytes(spec, device, progress), device)
 
-    async def adopt_session(self, spec: ModelSpec, loading):
+    async def adopt_session(self, spec: ModelSpec, device: str, loading):
         """A session the worker began creating before Python was up (a JS promise)."""
         try:
             return await loading
         except JsException as error:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {spec.file}: {error.message}") from None
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED,
+                                f"Could not load {spec.id} on {device}: {error.message}") from None
 
-    async def _model_bytes(self, spec: ModelSpec, progress: Progress):
-        """The model file, checked against the build's sha256, from Cache Storage or else downloaded (store.load)."""
-        url = self.models_url + spec.file
-        expected = self.checksums.get(spec.file)
-        if expected is None:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"{spec.file} is not in this build's manifest.")
+    async def _model_bytes(self, spec: ModelSpec, device: str, progress: Progress):
+        """The model's file for the device, checked against the build's sha256, from Cache Storage or else downloaded."""
+        entry = self.files.get(spec.id, {}).get(device)
+        if entry is None:
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"{spec.id} is not in this build's manifest.")
+        file, expected = entry["file"], entry["sha256"]
+        url = self.models_url + file
 
         def on_bytes(done, total):
             progress("download", min(done / total, 1.0) if total else 0.0, done, total)
@@ -88,7 +92,7 @@ class BrowserHost:
         try:
             loaded = await self.store.load(url, expected, callback)
         except JsException as error:  # a cancellation raised in on_bytes comes back as itself, not as this
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {spec.file}: {error.message}") from None
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {file}: {error.message}") from None
         finally:
             callback.destroy()
         return loaded.bytes
@@ -141,11 +145,12 @@ class Service:
     ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
     """
 
-    def __init__(self, ort, store, models_url: str, checksums, keep_models: bool, new_session, early):
-        host = BrowserHost(ort, store, models_url, checksums.to_py(), new_session)
+    def __init__(self, ort, store, models_url: str, files, keep_models: bool, gpu, new_session, early):
+        host = BrowserHost(ort, store, models_url, files.to_py(), new_session, gpu.to_py())
         self.remover = Remover(host, keep_models)
-        for model, loading in early.to_py(depth=1).items():
-            self.remover.adopt(model, host.adopt_session(MODELS[model], loading))
+        if early:
+            self.remover.adopt(early.model, early.device, host.adopt_session(MODELS[early.model], early.device,
+                                                                             early.loading))
 
     async def handle(self, request, progress):
         report = _abortable(progress)
@@ -156,12 +161,13 @@ class Service:
                 result = await self._remove(request, options, report)
                 return _js({"ok": True, "blob": result.image, "meta": result.meta()})
             if kind == "preload":
-                requested = getattr(request, "model", None)
-                model = Options.parse({"model": requested} if requested else None).model
-                await self.remover.session(model, report)
-                return _js({"ok": True, "model": model})
+                wanted = {name: getattr(request, name, None) for name in ("model", "device")}
+                options = Options.parse({name: value for name, value in wanted.items() if value})
+                device = await self.remover.preload(options, report)
+                return _js({"ok": True, "model": options.model, "device": device})
             if kind == "release":
-                released = await self.remover.release(getattr(request, "model", None) or None)
+                released = await self.remover.release(getattr(request, "model", None) or None,
+                                                      getattr(request, "device", None) or None)
                 return _js({"ok": True, "released": released})
             raise BgRemoveError(errors.BAD_OPTION, f"Unknown request type {kind!r}.")
         except BgRemoveError as error:

@@ -16,7 +16,8 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[3] / "static" / "vendor" /
 
 
 class NativeHost:
-    device = "cpu"
+    devices = ("cpu",)
+    unavailable: dict[str, str] = {}
 
     def __init__(self, models_dir: str | Path | None = None, threads: int = 0):
         self.models_dir = Path(models_dir or os.environ.get("BGREMOVE_MODELS") or DEFAULT_MODELS_DIR)
@@ -28,7 +29,7 @@ class NativeHost:
     async def encode(self, rgba: np.ndarray, mime: str, quality: float) -> tuple[bytes, str]:
         return pillow_codec.encode(rgba, mime, quality), mime
 
-    async def create_session(self, spec: ModelSpec, progress: Progress):
+    async def create_session(self, spec: ModelSpec, device: str, progress: Progress):
         import onnxruntime
 
         path = self.models_dir / spec.file
