@@ -100,9 +100,9 @@ def floor_pooling(model: onnx.ModelProto) -> onnx.ModelProto:
         for axis, (size, k, s) in enumerate(zip(spatial, kernel, strides)):
             span = size + pads[axis] + pads[axis + len(spatial)] - k
             extra = s * math.ceil(span / s) - span
-            # ceil mode drops a window that would start in the end padding; floor never makes one.
-            if extra and extra >= s:
-                raise ValueError(f"{node.name}: ceil mode window starts in padding")
+            # Runtimes disagree on a ceil-mode window that starts in the end padding: refuse those.
+            if extra and s * math.ceil(span / s) >= size + pads[axis]:
+                raise ValueError(f"{node.name}: a ceil-mode window would start in the padding")
             pads[axis + len(spatial)] += extra
         _set_attribute(node, "ceil_mode", 0)
         _set_attribute(node, "pads", pads)

@@ -55,6 +55,11 @@ def test_ceil_mode_pooling_becomes_floor_mode_with_end_padding():
     value = -np.random.default_rng(1).random((1, 2, 7, 10), np.float32) - 1
     before, after = (session(m.SerializeToString()).run(None, {"x": value})[0] for m in (model, floor))
     assert before.shape == after.shape == (1, 2, 4, 5) and np.array_equal(before, after)
+    # Stride over kernel: ceil mode's last window would start past the data, where runtimes disagree.
+    gappy = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[3, 3], ceil_mode=1)
+    narrow = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 6, 6])
+    with pytest.raises(ValueError, match="start in the padding"):
+        floor_pooling(_model([gappy], [narrow], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 3, 3])]))
 
 
 def test_float16_graph_computes_in_float32_with_its_weights_still_halves():

@@ -30,8 +30,8 @@ from chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARGS  # noqa: E402
 DEVICES = ("wasm", "webgpu")
 MODELS = ("u2netp", "isnet-small", "isnet-medium")
 # Inference does not depend on the photo's size (every model has a fixed input), and on a software
-# adapter one IS-Net image takes most of an hour: two photos, the second one warm.
-PHOTOS = ("coffee-600x400.png", "rocket-427x640.jpg")
+# adapter one IS-Net image takes most of an hour: one photo by default (--photos-per-model for more).
+PHOTOS = ("coffee-600x400.png", "rocket-427x640.jpg", "chelsea-451x300.png")
 
 
 def measure(browser, base: str, photos_url: str, model: str, device: str, photos: list[str], cap_ms: int) -> list:
@@ -56,7 +56,8 @@ def measure(browser, base: str, photos_url: str, model: str, device: str, photos
     return runs
 
 
-def write_report(path: Path, results: dict, adapter: str, browser_version: str, started: float) -> None:
+def write_report(path: Path, results: dict, photos: list[str], adapter: str, browser_version: str,
+                 started: float) -> None:
     lines = ["# Inference per image: wasm against webgpu", "",
              f"Written by `python3 build.py bench-devices` on {datetime.date.today().isoformat()} in "
              f"{(time.time() - started) / 60:.0f} min. Machine: {machine()}. Browser: headless {browser_version} "
@@ -66,7 +67,7 @@ def write_report(path: Path, results: dict, adapter: str, browser_version: str, 
              "pipeline timed it (the first image of a page includes WebGPU's shader compilation).", "",
              "| model | photo | wasm s | webgpu s | webgpu / wasm | ran on |", "|---|---|---|---|---|---|"]
     for model, by_device in results.items():
-        for index, photo in enumerate(PHOTOS):
+        for index, photo in enumerate(photos):
             cells = {device: by_device.get(device, [])[index] if index < len(by_device.get(device, [])) else None
                      for device in DEVICES}
             shown = {device: ("not run" if run is None else run.get("error") and "stopped: " + run["error"][:60]
@@ -86,6 +87,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py bench-devices", description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=Path, required=True, help="the folder of source photos (build.py's)")
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--photos-per-model", type=int, default=1, choices=range(1, len(PHOTOS) + 1))
     parser.add_argument("--cap", type=float, default=90, help="minutes one image may take (default 90)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench-devices.md")
     args = parser.parse_args(argv)
@@ -97,7 +99,7 @@ def main(argv: list[str]) -> int:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}/tests/bench/ours.html"
     photos_url = f"http://127.0.0.1:{pictures.server_address[1]}/"
-    results = {}
+    results, chosen = {}, list(PHOTOS[:args.photos_per_model])
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + WEBGPU_ARGS)
         page = browser.new_page()
@@ -114,12 +116,12 @@ def main(argv: list[str]) -> int:
         for model in args.models.split(","):
             results[model] = {}
             for device in DEVICES:
-                results[model][device] = measure(browser, base, photos_url, model, device, list(PHOTOS),
+                results[model][device] = measure(browser, base, photos_url, model, device, chosen,
                                                     int(args.cap * 60_000))
-                write_report(args.out, results, adapter, browser.version, started)
+                write_report(args.out, results, chosen, adapter, browser.version, started)
         version = browser.version
         browser.close()
-    write_report(args.out, results, adapter, version, started)
+    write_report(args.out, results, chosen, adapter, version, started)
     log(f"wrote {args.out}")
     return 0
 
