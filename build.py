@@ -256,7 +256,7 @@ def build_models() -> list[dict]:
         if "rewrite" in model:
             entry["rewrite"] = {**rewrite_steps(model["rewrite"]), "source_sha256": model["sha256"]}
         if "webgpu" in model:
-            entry["webgpu"] = build_variant(model["webgpu"], target)
+            entry["webgpu"] = build_variant(model["webgpu"], target, served["sha256"])
         listing.append(entry)
     notice = ["# Model weights and their licences", ""] + [
         f"- `{m['file']}`: {m['label']}, licence {m['licence']}, "
@@ -267,14 +267,14 @@ def build_models() -> list[dict]:
     return listing
 
 
-def build_variant(variant: dict, source: Path) -> dict:
-    """A model's WebGPU variant: the served file rewritten once more (see assets.lock.json)."""
+def build_variant(variant: dict, source: Path, source_sha256: str) -> dict:
+    """A model's WebGPU variant: the served file (already checked) rewritten once more (see assets.lock.json)."""
     target = VENDOR / "models" / variant["file"]
     if not (target.exists() and sha256_file(target) == variant["sha256"]):
         log(f"rewriting {source.name} as {variant['file']}")
         write_if_changed(target, rewrite_graph(variant["file"], source.read_bytes(), variant))
     entry = {"file": variant["file"], "bytes": variant["bytes"], "sha256": variant["sha256"],
-             "rewrite": {**rewrite_steps(variant), "source_sha256": sha256_file(source)}}
+             "rewrite": {**rewrite_steps(variant), "source_sha256": source_sha256}}
     if "unless_feature" in variant:
         entry["unless_feature"] = variant["unless_feature"]
     return entry

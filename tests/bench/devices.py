@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -24,8 +23,9 @@ ROOT = BENCH.parents[1]
 sys.path[:0] = [str(ROOT), str(BENCH.parent), str(BENCH)]
 
 import build  # noqa: E402
-from bench import log, machine, open_page, prepare_photos, run_on  # noqa: E402
+from bench import log, machine, open_page, prepare_photos  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARGS  # noqa: E402
+from conftest import serving  # noqa: E402
 
 DEVICES = ("wasm", "webgpu")
 MODELS = ("u2netp", "isnet-small", "isnet-medium")
@@ -40,10 +40,12 @@ def measure(browser, base: str, photos_url: str, model: str, device: str, photos
     runs = []
     try:
         page = open_page(context, f"{base}?model={model}&device={device}")
-        page.set_default_timeout(cap_ms)
         for photo in photos:
             try:
-                result = run_on(page, photos_url + photo, model, "fast")
+                # page.evaluate has no timeout of its own: the cap races the run in the page.
+                result = page.evaluate("""([url, options, cap]) => Promise.race([bench.run(url, options),
+                    new Promise((_, reject) => setTimeout(() => reject(new Error(`over ${cap / 60000} min`)), cap))])""",
+                                       [photos_url + photo, {"model": model, "preset": "fast"}, cap_ms])
             except PlaywrightError as error:
                 runs.append({"photo": photo, "error": str(error).splitlines()[0]})
                 log(f"  {model} on {device}, {photo}: {runs[-1]['error']}")
@@ -93,14 +95,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     started = time.time()
     photos = prepare_photos(args.photos, build.CACHE / "bench-photos")
-    server = build.make_server(served=build.SERVED + ("tests/bench/ours.html",))
-    pictures = build.make_server(served=tuple(p.name for p in photos), root=photos[0].parent)
-    for srv in (server, pictures):
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/tests/bench/ours.html"
-    photos_url = f"http://127.0.0.1:{pictures.server_address[1]}/"
-    results, chosen = {}, list(PHOTOS[:args.photos_per_model])
-    with sync_playwright() as playwright:
+    chosen = list(PHOTOS[:args.photos_per_model])
+    with serving(served=build.SERVED + ("tests/bench/ours.html",)) as (_, app_url), \
+            serving(served=tuple(p.name for p in photos), root=photos[0].parent) as (_, photos_url), \
+            sync_playwright() as playwright:
+        base = f"{app_url}tests/bench/ours.html"
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + WEBGPU_ARGS)
         page = browser.new_page()
         page.goto(base)
@@ -113,15 +112,14 @@ def main(argv: list[str]) -> int:
         }""")
         page.close()
         log(f"WebGPU adapter: {adapter}")
+        results = {}
         for model in args.models.split(","):
             results[model] = {}
-            for device in DEVICES:
+            for device in DEVICES:  # the report is rewritten after each, so a stopped run keeps what it measured
                 results[model][device] = measure(browser, base, photos_url, model, device, chosen,
-                                                    int(args.cap * 60_000))
+                                                 int(args.cap * 60_000))
                 write_report(args.out, results, chosen, adapter, browser.version, started)
-        version = browser.version
         browser.close()
-    write_report(args.out, results, chosen, adapter, version, started)
     log(f"wrote {args.out}")
     return 0
 
