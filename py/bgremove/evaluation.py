@@ -43,6 +43,7 @@ VARIANTS = {
     "fit + bilinear": {"preset": "fast", "resize": "fit"},
     "squash + guided": {"preset": "fast", "upsample": "guided"},
     "fit + guided": {"preset": "fast", "resize": "fit", "upsample": "guided"},
+    "fit + matte": {"preset": "fast", "resize": "fit", "upsample": "matte"},
     "fit + guided + crop pass": {"preset": "fast", "resize": "fit", "upsample": "guided", "crop_pass": "on"},
     **{f"preset {name}": {"preset": name} for name in PRESETS if name != "fast"},
 }
@@ -174,21 +175,21 @@ def report(rows: dict[str, list[dict]], model: str, folder: Path) -> str:
 
 
 async def figure(photo: Path, out: Path, box: tuple[int, int, int, int], model: str, scale: int = 3) -> None:
-    """A before/after picture: the reference pipeline (fast) and the default preset, cropped to
+    """A before/after picture: the reference pipeline (fast), then each other preset, cropped to
     box = (x0, y0, x1, y1), composited on a coloured background where halos and lost hair show."""
     remover = Remover(NativeHost())
     data = photo.read_bytes()
     panels = []
-    for preset in ("fast", DEFAULT_PRESET):
+    for preset in PRESETS:
         result = await remover.remove(data, {"preset": preset, "model": model})
         cut = Image.open(io.BytesIO(result.image)).convert("RGBA").crop(box)
         backdrop = Image.new("RGBA", cut.size, (40, 110, 200, 255))
         backdrop.alpha_composite(cut)
         panels.append(backdrop.resize((cut.width * scale, cut.height * scale), Image.Resampling.NEAREST))
     gap = 8
-    sheet = Image.new("RGB", (panels[0].width * 2 + gap, panels[0].height), (255, 255, 255))
-    sheet.paste(panels[0].convert("RGB"), (0, 0))
-    sheet.paste(panels[1].convert("RGB"), (panels[0].width + gap, 0))
+    sheet = Image.new("RGB", ((panels[0].width + gap) * len(panels) - gap, panels[0].height), (255, 255, 255))
+    for i, panel in enumerate(panels):
+        sheet.paste(panel.convert("RGB"), (i * (panels[0].width + gap), 0))
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
 

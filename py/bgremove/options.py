@@ -19,7 +19,7 @@ DEVICES = ("auto", "webgpu", "wasm", "cpu")
 PRESETS = {
     "fast": {"resize": "squash", "upsample": "bilinear", "foreground": "photo", "crop_pass": "off"},
     "balanced": {"resize": "fit", "upsample": "guided", "foreground": "estimate", "crop_pass": "off"},
-    "best": {"resize": "fit", "upsample": "guided", "foreground": "estimate", "crop_pass": "on"},
+    "best": {"resize": "fit", "upsample": "matte", "foreground": "estimate", "crop_pass": "on"},
 }
 CROP_PASS = ("off", "on")
 DEFAULT_PRESET = "balanced"
@@ -34,7 +34,7 @@ class Options:
     device: str = "auto"
     preset: str = DEFAULT_PRESET
     resize: str | None = None      # squash | letterbox | fit (default: the preset's)
-    upsample: str | None = None    # bilinear | guided
+    upsample: str | None = None    # bilinear | guided | matte: how the mask's edge reaches full size
     foreground: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
     crop_pass: str | None = None   # off | on: a second pass on a small subject's box
     background: str | None = None  # "#rrggbb": composite the cut-out over this colour

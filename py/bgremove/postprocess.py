@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from .foreground import estimate_foreground
+from .matting import matte_in_band
 from .models import ModelSpec
 from .preprocess import ModelInput
 from .refine import refine_in_band
 from .resize import resize
 
 OUTPUTS = ("foreground", "background", "mask")
-UPSAMPLE_METHODS = ("bilinear", "guided")
+UPSAMPLE_METHODS = ("bilinear", "guided", "matte")
 FOREGROUND_METHODS = ("photo", "estimate")
 
 
@@ -34,7 +35,8 @@ def alpha_for_photo(mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray,
 
     The photo's part of the square is cropped out and brought to full size with
     the model's own resampler (the reference pipeline, to the bit in squash
-    mode); "guided" then re-estimates the uncertain band from the photo itself.
+    mode); "guided" then re-estimates the uncertain band from the photo itself
+    with a guided filter, "matte" by solving closed-form matting there.
     """
     p = model_input.placement
     crop = mask[p.y:p.y + p.height, p.x:p.x + p.width]
@@ -43,6 +45,8 @@ def alpha_for_photo(mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray,
     alpha = resize(crop, width, height, spec.resize)
     if upsample == "guided":
         alpha = refine_in_band(alpha, crop.astype(np.float32) / 255, model_input.photo, rgba)
+    elif upsample == "matte":
+        alpha = matte_in_band(alpha, rgba)
     return alpha
 
 

@@ -24,36 +24,63 @@ TILE = 32       # model pixels per tile side
 POINT_BATCH = 1 << 18  # full-size pixels refined per step
 
 
+class LocalLinearModel:
+    """A photo's colour statistics per window, for fitting alpha ~ a . rgb + b in every window at once.
+
+    The guided filter's core, and the matting Laplacian's (see matting.py): computed once per photo,
+    after which each fit costs a few box filters. photo: uint8 (..., h, w, 3) with h, w on `axes`.
+    """
+
+    def __init__(self, photo: np.ndarray, radius: int = RADIUS, eps: float = EPS, axes: tuple[int, int] = (0, 1)):
+        self.radius, self.axes = radius, axes
+        self.guide = photo.astype(np.float32) / 255
+        self.mean = box_mean(self.guide, radius, axes)
+        # (Sigma + eps I)^-1 for every window, Sigma being its symmetric 3x3 colour covariance: kept as
+        # cofactors and determinant (Cramer's rule), far cheaper than a batched general inverse.
+        g = self.guide
+        products = box_mean(np.concatenate([g[..., i:i + 1] * g[..., i:] for i in range(3)], axis=-1), radius, axes)
+        rr, rg, rb, gg, gb, bb = (products[..., k] for k in range(6))
+        mr, mg, mb = self.mean[..., 0], self.mean[..., 1], self.mean[..., 2]
+        s_rr, s_rg, s_rb = rr - mr * mr + eps, rg - mr * mg, rb - mr * mb
+        s_gg, s_gb, s_bb = gg - mg * mg + eps, gb - mg * mb, bb - mb * mb + eps
+        c_rr, c_rg, c_rb = s_gg * s_bb - s_gb * s_gb, s_rb * s_gb - s_rg * s_bb, s_rg * s_gb - s_rb * s_gg
+        c_gg, c_gb, c_bb = s_rr * s_bb - s_rb * s_rb, s_rg * s_rb - s_rr * s_gb, s_rr * s_gg - s_rg * s_rg
+        det = s_rr * c_rr + s_rg * c_rg + s_rb * c_rb
+        self.cofactors = (c_rr, c_rg, c_rb, c_gg, c_gb, c_bb)
+        self.det = det
+        self.variance = s_rr + s_gg + s_bb - 3 * eps  # the window's total colour variance
+
+    def fit(self, mask: np.ndarray) -> np.ndarray:
+        """Window-averaged coefficients (..., h, w, 4): a_r, a_g, a_b, b, for a mask (..., h, w) in 0..1.
+
+        Colour guided filter, the paper's eq. (19).
+        """
+        p = mask.astype(np.float32)[..., None]
+        mean_p = box_mean(p, self.radius, self.axes)
+        cov = box_mean(self.guide * p, self.radius, self.axes) - self.mean * mean_p
+        c_rr, c_rg, c_rb, c_gg, c_gb, c_bb = self.cofactors
+        vr, vg, vb = cov[..., 0], cov[..., 1], cov[..., 2]
+        a = np.stack([c_rr * vr + c_rg * vg + c_rb * vb,
+                      c_rg * vr + c_gg * vg + c_gb * vb,
+                      c_rb * vr + c_gb * vg + c_bb * vb], axis=-1) / self.det[..., None]
+        b = mean_p[..., 0] - np.einsum("...c,...c->...", a, self.mean)
+        return box_mean(np.concatenate([a, b[..., None]], axis=-1), self.radius, self.axes)
+
+    def filter(self, mask: np.ndarray) -> np.ndarray:
+        """The guided filter's output at the photo's own pixels: a . rgb + b."""
+        coefficients = self.fit(mask)
+        return np.einsum("...c,...c->...", coefficients[..., :3], self.guide) + coefficients[..., 3]
+
+
 def guided_coefficients(mask: np.ndarray, photo: np.ndarray, radius: int = RADIUS, eps: float = EPS,
                         axes: tuple[int, int] = (0, 1)) -> np.ndarray:
     """Per-pixel linear model of a mask in 0..1 on a uint8 RGB photo of the same size.
 
     mask: (..., h, w) on `axes`; photo: the same plus a trailing colour axis.
     Returns float32 (..., h, w, 4): a_r, a_g, a_b, b, already window-averaged,
-    such that alpha ~ a . rgb / 255 + b. Colour guide, the paper's eq. (19).
+    such that alpha ~ a . rgb / 255 + b.
     """
-    guide = photo.astype(np.float32) / 255
-    p = mask.astype(np.float32)[..., None]
-    mean_i = box_mean(guide, radius, axes)
-    mean_p = box_mean(p, radius, axes)
-    cov_ip = box_mean(guide * p, radius, axes) - mean_i * mean_p
-    # Solve (Sigma + eps I) a = cov for every window at once, Sigma being the window's symmetric 3x3
-    # colour covariance: Cramer's rule with cofactors, far cheaper than a batched general solve.
-    products = box_mean(np.concatenate([guide[..., i:i + 1] * guide[..., i:] for i in range(3)], axis=-1),
-                        radius, axes)
-    rr, rg, rb, gg, gb, bb = (products[..., k] for k in range(6))
-    mr, mg, mb = mean_i[..., 0], mean_i[..., 1], mean_i[..., 2]
-    s_rr, s_rg, s_rb = rr - mr * mr + eps, rg - mr * mg, rb - mr * mb
-    s_gg, s_gb, s_bb = gg - mg * mg + eps, gb - mg * mb, bb - mb * mb + eps
-    c_rr, c_rg, c_rb = s_gg * s_bb - s_gb * s_gb, s_rb * s_gb - s_rg * s_bb, s_rg * s_gb - s_rb * s_gg
-    c_gg, c_gb, c_bb = s_rr * s_bb - s_rb * s_rb, s_rg * s_rb - s_rr * s_gb, s_rr * s_gg - s_rg * s_rg
-    det = s_rr * c_rr + s_rg * c_rg + s_rb * c_rb
-    vr, vg, vb = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
-    a = np.stack([c_rr * vr + c_rg * vg + c_rb * vb,
-                  c_rg * vr + c_gg * vg + c_gb * vb,
-                  c_rb * vr + c_gb * vg + c_bb * vb], axis=-1) / det[..., None]
-    b = mean_p[..., 0] - np.einsum("...c,...c->...", a, mean_i)
-    return box_mean(np.concatenate([a, b[..., None]], axis=-1), radius, axes)
+    return LocalLinearModel(photo, radius, eps, axes).fit(mask)
 
 
 def uncertain_band(mask: np.ndarray, radius: int = BAND, low: float = 0.02, high: float = 0.98) -> np.ndarray:

@@ -1,0 +1,61 @@
+import numpy as np
+
+from bgremove import matting
+from bgremove.filters import box_mean
+from bgremove.matting import matte_in_band
+
+
+def composite(truth: np.ndarray, subject=(230, 40, 30), backdrop=(20, 60, 220)) -> np.ndarray:
+    """A photo whose alpha is exactly `truth` (0..1): one subject colour over one backdrop colour."""
+    a = truth[..., None]
+    rgb = a * np.asarray(subject, np.float32) + (1 - a) * np.asarray(backdrop, np.float32)
+    return np.rint(rgb).astype(np.uint8)
+
+
+def wisps(shape=(200, 300)) -> np.ndarray:
+    """True alpha: a solid disc with fine semi-transparent strands around it, like hair."""
+    ys, xs = np.mgrid[:shape[0], :shape[1]].astype(np.float32)
+    radius = np.hypot(ys - 100, xs - 150)
+    strands = 0.5 + 0.5 * np.sin(np.arctan2(ys - 100, xs - 150) * 40)
+    return np.where(radius < 60, 1.0, np.clip((80 - radius) / 20, 0, 1) * strands).astype(np.float32)
+
+
+def blurred(truth: np.ndarray, radius: int = 6) -> np.ndarray:
+    """What a low-resolution model gives: the truth with its detail smoothed away, as uint8."""
+    return np.rint(box_mean(box_mean(truth, radius), radius) * 255).astype(np.uint8)
+
+
+def test_matting_recovers_strands_the_mask_blurred_away():
+    truth = wisps()
+    mask = blurred(truth)
+    matted = matte_in_band(mask, composite(truth))
+    band = (mask > 5) & (mask < 250)
+    before = np.abs(mask / 255 - truth)[band].mean()
+    after = np.abs(matted / 255 - truth)[band].mean()
+    assert after < 0.8 * before, (before, after)
+
+
+def test_only_the_soft_band_and_its_margin_change():
+    truth = wisps()
+    mask = blurred(truth)
+    matted = matte_in_band(mask, composite(truth))
+    soft = (mask > 5) & (mask < 250)
+    reach = box_mean(soft.astype(np.float32), matting.GROW) > 1e-6
+    assert np.array_equal(matted[~reach], mask[~reach])
+    assert not np.array_equal(matted[reach], mask[reach])
+
+
+def test_where_colours_say_nothing_the_mask_stands():
+    truth = wisps()
+    mask = blurred(truth)
+    grey = np.full(truth.shape + (3,), 128, np.uint8)  # subject and backdrop alike
+    matted = matte_in_band(mask, grey)
+    assert np.abs(matted.astype(int) - mask).max() <= 1
+
+
+def test_a_hard_mask_is_returned_unchanged():
+    mask = np.zeros((50, 70), np.uint8)
+    mask[10:30, 20:40] = 255
+    photo = np.random.default_rng(0).integers(0, 256, (50, 70, 3), dtype=np.uint8)
+    matted = matte_in_band(mask, photo)
+    assert np.array_equal(matted, mask) and matted is not mask
