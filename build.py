@@ -5,6 +5,7 @@
     python3 build.py test [pytest args] build if needed, then run every test
     python3 build.py eval [args]        score mask quality (python3 build.py eval --help)
     python3 build.py bench [args]       time ours against @imgly/background-removal (bench --help)
+    python3 build.py bench-presets      what balanced and best cost against fast on 12 MP photos
     python3 build.py build [--out DIR]  only build (--out: also write the deployable site to DIR)
 
 Standard library only at the top level: everything else (pytest, Playwright,
@@ -554,6 +555,13 @@ def bench_devices(args: list[str]) -> int:
                            "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
 
 
+def bench_presets(args: list[str]) -> int:
+    python = ensure_venv()
+    build()
+    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "presets.py"),
+                           "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -566,6 +574,8 @@ def main(argv: list[str]) -> int:
                                      " (see python3 build.py eval --help)", add_help=False)
     commands.add_parser("bench", help="time ours against @imgly/background-removal in headless Chromium, write "
                                       "docs/bench.md (see python3 build.py bench --help)", add_help=False)
+    commands.add_parser("bench-presets", help="time fast, balanced and best on 12-megapixel photos in headless "
+                                              "Chromium, write docs/bench-presets.md", add_help=False)
     commands.add_parser("bench-devices", help="time inference on wasm against webgpu for every model in headless "
                                               "Chromium, write docs/bench-devices.md", add_help=False)
     args, rest = parser.parse_known_args(argv)
@@ -573,6 +583,8 @@ def main(argv: list[str]) -> int:
         return test(rest)
     if args.command == "bench":
         return bench(rest)
+    if args.command == "bench-presets":
+        return bench_presets(rest)
     if args.command == "bench-devices":
         return bench_devices(rest)
     if args.command == "eval":

@@ -59,3 +59,14 @@ def test_a_hard_mask_is_returned_unchanged():
     photo = np.random.default_rng(0).integers(0, 256, (50, 70, 3), dtype=np.uint8)
     matted = matte_in_band(mask, photo)
     assert np.array_equal(matted, mask) and matted is not mask
+
+
+def test_faint_haze_far_from_the_edge_is_left_alone():
+    truth = wisps((200, 500))
+    mask = blurred(truth)
+    mask[:, 350:] = 20  # a model's faint haze over part of the background, far from the subject
+    photo = composite(truth)
+    photo[:, 350:] = np.random.default_rng(1).integers(0, 256, (200, 150, 3), dtype=np.uint8)
+    matted = matte_in_band(mask, photo)
+    assert np.array_equal(matted[:, 400:], mask[:, 400:]), "only tiles near the 50% contour are solved"
+    assert not np.array_equal(matted[:, :300], mask[:, :300])

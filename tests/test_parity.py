@@ -20,6 +20,7 @@ def mean_alpha_difference(browser_png: bytes, native_png: bytes) -> float:
 
 @pytest.mark.parametrize("model,preset,photos", [("u2netp", "balanced", ["coffee.png", "astronaut.png"]),
                                                  ("u2netp", "fast", ["coffee.png"]),
+                                                 ("u2netp", "best", ["astronaut.png"]),
                                                  ("isnet-medium", "balanced", ["coffee.png"])])
 def test_browser_matches_native(app, images, native, model, preset, photos):
     app.set(model=model, preset=preset)

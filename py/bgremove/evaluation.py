@@ -164,6 +164,12 @@ def report(rows: dict[str, list[dict]], model: str, folder: Path) -> str:
         "## Overall\n", table(rows), "",
         f"`{default}` against the reference: {relative(rows, default, baseline)}.\n" if default in rows else "",
         "## By aspect-ratio bucket\n", table(rows, "bucket"), "",
+        "Why `fit` and not plain `letterbox`: both keep the photo's shape and fill the rest of the model's "
+        "square with the photo mirrored, but letterbox gives a 4:1 panorama a strip a quarter of the input high, "
+        "too few pixels for its subject (see its wide rows), while fit stretches such a photo just enough to "
+        "cover three quarters of the square. Padding with a flat grey instead of the mirrored photo made both "
+        "worse than squash on wide photos (the model cut out the bars or read them as backdrop): see this "
+        "file's history.\n",
         "## By source of the foreground\n",
         "The `rembg` foregrounds were cut out with u2net and the `gfm`/`p3m` ones with those models: "
         "a model of the same family has an edge there.\n", table(rows, "source"), "",

@@ -183,8 +183,8 @@ class Remover:
                 report("fallback", 0.0)
 
     async def _segment(self, session: Any, spec: ModelSpec, rgba: np.ndarray, opts: Options,
-                       clock: _Clock) -> np.ndarray:
-        """One pass of the model over a photo: its (H, W) uint8 alpha."""
+                       clock: _Clock) -> tuple[np.ndarray, preprocess.ModelInput]:
+        """One pass of the model over a photo: its (S, S) uint8 mask and the input it was made from."""
         with clock("preprocess"):
             prepared = preprocess.model_input(rgba, spec, opts.knob("resize"))
         with clock("inference"):
@@ -195,8 +195,7 @@ class Remover:
             except Exception as error:
                 raise BgRemoveError(errors.INFERENCE_FAILED, f"Inference with {spec.id} failed: {error}") from error
         with clock("postprocess"):
-            mask = postprocess.mask_from_output(raw, spec)
-            return postprocess.alpha_for_photo(mask, prepared, rgba, spec, opts.knob("upsample"))
+            return postprocess.mask_from_output(raw, spec), prepared
 
     async def remove(self, data: bytes, options: Options | Mapping | None = None,
                      progress: Progress | None = None) -> Result:
@@ -226,17 +225,21 @@ class Remover:
     async def _alpha(self, rgba: np.ndarray, opts: Options, device: str, clock: _Clock) -> np.ndarray:
         """The photo's (H, W) uint8 alpha from the model on one device, with the crop pass if asked for."""
         spec = MODELS[opts.model]
+        upsample = opts.knob("upsample")
         with clock("model"):
             session = await self.session(opts.model, device, clock.report)
-        alpha = await self._segment(session, spec, rgba, opts, clock)
-        if opts.knob("crop_pass") == "on":
-            box = crop.subject_box(alpha)
-            if box is not None:
-                y0, y1, x0, x1 = box
-                inner = await self._segment(session, spec, np.ascontiguousarray(rgba[y0:y1, x0:x1]), opts, clock)
-                with clock("postprocess"):
-                    alpha = crop.paste(alpha, inner, box)
-        return alpha
+        mask, prepared = await self._segment(session, spec, rgba, opts, clock)
+        with clock("postprocess"):
+            # Where a second pass will replace the subject's part, refining this one's edge is wasted.
+            alpha = postprocess.alpha_for_photo(mask, prepared, rgba, spec, "bilinear")
+            box = crop.subject_box(alpha) if opts.knob("crop_pass") == "on" else None
+            if box is None:
+                return postprocess.refine_alpha(alpha, mask, prepared, rgba, upsample)
+        y0, y1, x0, x1 = box
+        part = np.ascontiguousarray(rgba[y0:y1, x0:x1])
+        mask, prepared = await self._segment(session, spec, part, opts, clock)
+        with clock("postprocess"):
+            return crop.paste(alpha, postprocess.alpha_for_photo(mask, prepared, part, spec, upsample), box)
 
     async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
         height, width = rgba.shape[:2]

@@ -35,19 +35,29 @@ def alpha_for_photo(mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray,
 
     The photo's part of the square is cropped out and brought to full size with
     the model's own resampler (the reference pipeline, to the bit in squash
-    mode); "guided" then re-estimates the uncertain band from the photo itself
-    with a guided filter, "matte" by solving closed-form matting there.
+    mode), then refined as `upsample` says (see refine_alpha).
     """
-    p = model_input.placement
-    crop = mask[p.y:p.y + p.height, p.x:p.x + p.width]
     height, width = rgba.shape[:2]
     # uint8 from here on: a quarter of float32's memory and passes at 12 megapixels.
-    alpha = resize(crop, width, height, spec.resize)
+    alpha = resize(_photo_part(mask, model_input), width, height, spec.resize)
+    return refine_alpha(alpha, mask, model_input, rgba, upsample)
+
+
+def refine_alpha(alpha: np.ndarray, mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray,
+                 upsample: str) -> np.ndarray:
+    """The plainly resized alpha's uncertain band re-estimated from the photo itself: with a guided
+    filter ("guided"), by solving closed-form matting there ("matte"), or not at all ("bilinear")."""
     if upsample == "guided":
-        alpha = refine_in_band(alpha, crop.astype(np.float32) / 255, model_input.photo, rgba)
-    elif upsample == "matte":
-        alpha = matte_in_band(alpha, rgba)
+        return refine_in_band(alpha, _photo_part(mask, model_input).astype(np.float32) / 255,
+                              model_input.photo, rgba)
+    if upsample == "matte":
+        return matte_in_band(alpha, rgba)
     return alpha
+
+
+def _photo_part(mask: np.ndarray, model_input: ModelInput) -> np.ndarray:
+    p = model_input.placement
+    return mask[p.y:p.y + p.height, p.x:p.x + p.width]
 
 
 def foreground_colour(rgba: np.ndarray, alpha: np.ndarray, method: str) -> np.ndarray | None:

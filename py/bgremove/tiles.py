@@ -32,13 +32,22 @@ class Tiles:
 
 def covering(mask: np.ndarray, size: int, halo: int) -> Tiles:
     """The tiles of a (H, W) bool mask that hold at least one True pixel."""
+    return from_grid(hits(mask, size), size, halo, mask.shape)
+
+
+def hits(mask: np.ndarray, size: int) -> np.ndarray:
+    """(rows, cols) bool: which size x size tiles of a (H, W) bool mask hold at least one True pixel."""
     height, width = mask.shape
     th, tw = -(-height // size), -(-width // size)
     padded = np.zeros((th * size, tw * size), bool)
     padded[:height, :width] = mask
-    hit = padded.reshape(th, size, tw, size).any(axis=(1, 3))
+    return padded.reshape(th, size, tw, size).any(axis=(1, 3))
+
+
+def from_grid(hit: np.ndarray, size: int, halo: int, shape: tuple[int, int]) -> Tiles:
+    """The tiles marked in a (rows, cols) bool grid, for an image of `shape` (H, W)."""
     rows, cols = np.nonzero(hit)
-    return Tiles(rows, cols, size, halo, (height, width))
+    return Tiles(rows, cols, size, halo, tuple(shape))
 
 
 def gather(array: np.ndarray, tiles: Tiles) -> np.ndarray:
