@@ -14,8 +14,9 @@ towards the mask: gently where their window's colours vary, firmly where the
 window is flat and its colours cannot tell subject from background, so the
 solve does not smooth away what the network saw there. The solve runs on the
 tiles along the edge only (those within a tile of the mask's 50% contour),
-each tile on its own with a halo of context, and stops after a fixed number
-of steps: its cost follows the edge's length, not the photo's size.
+each tile on its own with a halo of context, for a few steps only (fewer
+when the edges are long: WORK caps the total), so its cost follows the edges'
+length, not the photo's size, and stays bounded.
 """
 from __future__ import annotations
 

@@ -45,9 +45,8 @@ class LocalLinearModel:
         s_gg, s_gb, s_bb = gg - mg * mg + eps, gb - mg * mb, bb - mb * mb + eps
         c_rr, c_rg, c_rb = s_gg * s_bb - s_gb * s_gb, s_rb * s_gb - s_rg * s_bb, s_rg * s_gb - s_rb * s_gg
         c_gg, c_gb, c_bb = s_rr * s_bb - s_rb * s_rb, s_rg * s_rb - s_rr * s_gb, s_rr * s_gg - s_rg * s_rg
-        det = s_rr * c_rr + s_rg * c_rg + s_rb * c_rb
         self.cofactors = (c_rr, c_rg, c_rb, c_gg, c_gb, c_bb)
-        self.det = det
+        self.det = s_rr * c_rr + s_rg * c_rg + s_rb * c_rb
         self.variance = s_rr + s_gg + s_bb - 3 * eps  # the window's total colour variance
 
     def fit(self, mask: np.ndarray) -> np.ndarray:
