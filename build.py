@@ -540,25 +540,11 @@ def test(pytest_args: list[str]) -> int:
                            "--rootdir", str(ROOT), *pytest_args], cwd=ROOT).returncode
 
 
-def bench(args: list[str]) -> int:
+def run_bench(script: str, args: list[str], *extra: str) -> int:
+    """A benchmark driver from tests/bench/, in .venv, on a fresh build and build.py's test photos."""
     python = ensure_venv()
     build()
-    peer = prepare_bench_peer()
-    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "bench.py"), "--peer", str(peer),
-                           "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
-
-
-def bench_devices(args: list[str]) -> int:
-    python = ensure_venv()
-    build()
-    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "devices.py"),
-                           "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
-
-
-def bench_presets(args: list[str]) -> int:
-    python = ensure_venv()
-    build()
-    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / "presets.py"),
+    return subprocess.run([str(python), str(ROOT / "tests" / "bench" / script), *extra,
                            "--photos", str(prepare_test_images()), *args], cwd=ROOT).returncode
 
 
@@ -582,11 +568,11 @@ def main(argv: list[str]) -> int:
     if args.command == "test":
         return test(rest)
     if args.command == "bench":
-        return bench(rest)
+        return run_bench("bench.py", rest, "--peer", str(prepare_bench_peer()))
     if args.command == "bench-presets":
-        return bench_presets(rest)
+        return run_bench("presets.py", rest)
     if args.command == "bench-devices":
-        return bench_devices(rest)
+        return run_bench("devices.py", rest)
     if args.command == "eval":
         python = ensure_venv()
         build()

@@ -46,9 +46,9 @@ def _window_mean(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
     return window.astype(np.float32)
 
 
-def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary dilation of a (H, W) bool mask with a (2r+1) square."""
-    return box_mean(mask.astype(np.float32), radius) > 1e-6 if radius > 0 else mask.copy()
+def dilate(mask: np.ndarray, radius: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Binary dilation of a bool mask with a (2r+1) square on two axes (of a (H, W) mask by default)."""
+    return box_mean(mask.astype(np.float32), radius, axes) > 1e-6 if radius > 0 else mask.copy()
 
 
 def erode(mask: np.ndarray, radius: int) -> np.ndarray:

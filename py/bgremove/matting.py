@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import tiles
-from .filters import box_mean, dilate
+from .filters import dilate
 from .refine import LocalLinearModel
 
 RADIUS = 5          # window half-size, full-resolution pixels
@@ -59,7 +59,7 @@ def matte_in_band(alpha: np.ndarray, photo: np.ndarray) -> np.ndarray:
     for part in chosen.batches(TILE_BATCH):
         # Gathered from the unchanged input, so no tile sees another's result.
         tile_alpha = tiles.gather(alpha, part)
-        unknown = box_mean(tiles.gather(soft, part).astype(np.float32), GROW, (1, 2)) > 1e-6
+        unknown = dilate(tiles.gather(soft, part), GROW, (1, 2))
         model = LocalLinearModel(tiles.gather(photo[..., :3], part), RADIUS, EPS, (1, 2))
         prior = PRIOR + PIN * FLAT / (FLAT + model.variance)
         solved = _solve(model, tile_alpha.astype(np.float32) / 255, np.where(unknown, prior, PIN).astype(np.float32),
