@@ -53,3 +53,13 @@ def test_tiles_cover_the_mask_and_round_trip():
     tiles.scatter(out, stacked, cover)
     assert np.array_equal(out[:32, :32], image[:32, :32]) and np.array_equal(out[64:, 64:96], image[64:, 64:96])
     assert out[40, 40] == 0, "untouched outside the tiles"
+
+
+def test_near_contour_keeps_wanted_tiles_within_one_tile_of_the_50_percent_edge():
+    alpha = np.zeros((64, 256), np.uint8)
+    alpha[:, :40] = 255          # the subject's edge runs down tile column 1
+    wanted = np.ones(alpha.shape, bool)
+    wanted[:, 64:96] = False     # nothing to do in tile column 2
+    near = tiles.near_contour(alpha, wanted, 32)
+    assert near.shape == (2, 8)
+    assert near[:, :2].all() and not near[:, 2:].any(), "column 0 and 1 near; 2 unwanted; 3 on, too far"

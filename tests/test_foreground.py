@@ -24,3 +24,15 @@ def test_nothing_to_do_without_semi_transparency():
     alpha = np.zeros((20, 30), np.uint8)
     alpha[:, 15:] = 255
     assert np.array_equal(estimate_foreground(photo, alpha), photo)
+
+
+def test_faint_haze_far_from_the_subject_keeps_its_colour():
+    # A soft edge at column 80..120, and a model's 20% haze over the background from column 300 on.
+    height, width = 64, 400
+    alpha = np.clip((np.arange(width) - 80) / 40, 0, 1)[None, :].repeat(height, 0)
+    alpha = 1 - alpha
+    alpha[:, 300:] = 0.2
+    photo = np.random.default_rng(2).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    estimate = estimate_foreground(photo, np.rint(alpha * 255).astype(np.uint8))
+    assert np.array_equal(estimate[:, 300:], photo[:, 300:]), "only tiles along the 50% contour are estimated"
+    assert not np.array_equal(estimate[:, 80:120], photo[:, 80:120])

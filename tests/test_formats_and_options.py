@@ -51,7 +51,8 @@ def test_presets_set_each_knob_unless_the_request_does():
     assert [fast.knob(k) for k in ("resize", "upsample", "foreground", "crop_pass")] == \
         ["squash", "bilinear", "photo", "off"]
     assert balanced.preset == "balanced" and balanced.knob("resize") == "fit"
-    assert Options.parse({"preset": "best"}).knob("crop_pass") == "on"
+    assert Options.parse({"preset": "best"}).knob("upsample") == "matte"
+    assert Options.parse({"preset": "best", "crop_pass": "on"}).knob("crop_pass") == "on"
     assert Options.parse({"preset": "fast", "resize": "letterbox"}).knob("resize") == "letterbox"
 
 

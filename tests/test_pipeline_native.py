@@ -178,6 +178,38 @@ def test_sessions_are_kept_per_model_and_device(images, run):
     assert run(keeping.release("u2netp", "webgpu")) == ["u2netp"] and keeping.loaded_sessions == [("u2netp", "wasm")]
 
 
+def test_the_crop_pass_locates_with_u2netp_and_runs_the_model_on_the_box_alone(images, run, monkeypatch):
+    from bgremove import Remover, crop
+    from bgremove.hosts.native import NativeHost
+
+    class Recording(NativeHost):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        async def infer(self, session, spec, tensor):
+            self.seen.append(spec.id)
+            return await super().infer(session, spec, tensor)
+
+    boxes = []
+    monkeypatch.setattr(crop, "paste", lambda alpha, inner, box: boxes.append(box) or pipeline.np.array(alpha))
+    photo = Image.new("RGB", (1600, 1200), (200, 196, 188))
+    photo.paste(Image.open(images / "astronaut.png").convert("RGB").resize((300, 300)), (1200, 800))
+    small = io.BytesIO()
+    photo.save(small, "PNG")
+    host = Recording()
+    remover = Remover(host)
+    run(remover.remove(small.getvalue(), {"model": "isnet-small", "preset": "best", "crop_pass": "on"}))
+    assert host.seen == ["u2netp", "isnet-small"] and len(boxes) == 1
+    y0, y1, x0, x1 = boxes[0]
+    assert y0 <= 800 < 1100 <= y1 and x0 <= 1200 < 1500 <= x1, "the box holds the subject (at 1200..1500, 800..1100)"
+    assert (y1 - y0) * (x1 - x0) < 0.25 * 1600 * 1200
+    assert remover.loaded_models == ["isnet-small", "u2netp"], "the locator stays loaded beside the model"
+    host.seen.clear()
+    run(remover.remove((images / "astronaut.png").read_bytes(), {"model": "isnet-small", "preset": "best", "crop_pass": "on"}))
+    assert host.seen == ["u2netp", "isnet-small"] and len(boxes) == 1, "a large subject: the model sees the whole photo"
+
+
 def test_missing_model_file_is_a_model_load_error(images, run, tmp_path):
     from bgremove import Remover
     from bgremove.hosts.native import NativeHost

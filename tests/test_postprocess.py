@@ -57,6 +57,19 @@ def test_guided_upsampling_snaps_the_edge_to_the_photo():
     assert guided[:1450].max() < 0.01 and guided[1550:].min() > 0.99, "away from the edge nothing changes"
 
 
+def test_guided_upsampling_leaves_faint_haze_far_from_the_edge_alone():
+    rgba = np.random.default_rng(3).integers(0, 256, (300, 3000, 4), dtype=np.uint8)
+    prepared = model_input(rgba, ISNET, "squash")
+    mask = np.zeros((1024, 1024), np.uint8)
+    mask[:, :300] = 255
+    # Uneven haze over the background, 400 model pixels from the subject's edge.
+    mask[:, 700:] = np.random.default_rng(4).integers(10, 50, (1024, 324), dtype=np.uint8)
+    plain = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")
+    guided = alpha_for_photo(mask, prepared, rgba, ISNET, "guided")
+    assert np.array_equal(guided[:, 2100:], plain[:, 2100:])
+    assert not np.array_equal(guided[:, 850:910], plain[:, 850:910]), "the edge itself is refined"
+
+
 def photo():
     rgba = np.zeros((2, 2, 4), np.uint8)
     rgba[..., :3] = [[[10, 20, 30], [40, 50, 60]], [[70, 80, 90], [100, 110, 120]]]

@@ -1,20 +1,24 @@
-"""The second, cropped pass: when the subject fills little of the photo, look again up close.
+"""The crop pass: when the subject fills little of the photo, look at it up close.
 
 The model sees every photo at its fixed input size, so a small subject gets
-few of its pixels. Running it again on the subject's box (plus a margin) gives
-that subject the model's whole resolution; outside the box the first pass stands.
+few of its pixels. Running it on the subject's box (plus a margin) gives that
+subject the model's whole resolution. The box comes from a quick first look by
+a small model (LOCATOR, a tenth of IS-Net's inference time), so that the crop
+pass costs about one inference of the model proper, not two; outside the box
+the locator's answer stands.
 """
 from __future__ import annotations
 
 import numpy as np
 
+LOCATOR = "u2netp"
 MARGIN = 0.3     # added on each side, as a share of the box's own size: the model needs context
 MAX_AREA = 0.25  # boxes covering more of the photo than this gain too little from a second look
 MIN_SIDE = 32    # pixels: smaller boxes are noise, not a subject
 
 
 def subject_box(alpha: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) of the subject in a (H, W) uint8 alpha, with margin; None when a second pass would not help."""
+    """(y0, y1, x0, x1) of the subject in a (H, W) uint8 alpha, with margin; None when a closer look would not help."""
     solid = alpha > threshold * 255
     rows, cols = np.flatnonzero(solid.any(axis=1)), np.flatnonzero(solid.any(axis=0))
     if rows.size == 0:
@@ -30,7 +34,7 @@ def subject_box(alpha: np.ndarray, threshold: float = 0.5) -> tuple[int, int, in
 
 
 def paste(alpha: np.ndarray, inner: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The first pass's (H, W) alpha with the box replaced by the second pass's `inner`."""
+    """The locator's (H, W) alpha with the box replaced by the close look's `inner`."""
     y0, y1, x0, x1 = box
     out = alpha.copy()
     out[y0:y1, x0:x1] = inner

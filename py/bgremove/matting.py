@@ -49,12 +49,7 @@ def matte_in_band(alpha: np.ndarray, photo: np.ndarray) -> np.ndarray:
     out = alpha.copy()
     if not soft.any():
         return out
-    # Only near the subject's edge (its 50% contour): a faint haze of soft pixels far from it, which
-    # some photos' backgrounds get all over, would cost as much as the edge itself and hold no hair.
-    solid = alpha > 127
-    edge = tiles.hits(solid, TILE) & tiles.hits(~solid, TILE)
-    near_edge = tiles.hits(soft, TILE) & dilate(edge, 1)
-    chosen = tiles.from_grid(near_edge, TILE, HALO, alpha.shape)
+    chosen = tiles.from_grid(tiles.near_contour(alpha, soft, TILE), TILE, HALO, alpha.shape)
     iterations = max(MIN_ITERATIONS, min(ITERATIONS, WORK // max(1, len(chosen))))
     for part in chosen.batches(TILE_BATCH):
         # Gathered from the unchanged input, so no tile sees another's result.

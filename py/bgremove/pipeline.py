@@ -95,12 +95,17 @@ class Remover:
     def loaded_sessions(self) -> list[tuple[str, str]]:
         return sorted(self._sessions)
 
-    async def session(self, model: str, device: str | None = None, progress: Progress = _no_progress) -> Any:
-        """The model's session on a device (the host's best by default), created on first use and shared."""
+    async def session(self, model: str, device: str | None = None, progress: Progress = _no_progress,
+                      beside: str | None = None) -> Any:
+        """The model's session on a device (the host's best by default), created on first use and shared.
+
+        Loading it releases the other models' sessions (unless keep_models), except `beside`'s: a request
+        that needs two models keeps both.
+        """
         key = (model, device or self.host.devices[0])
         if key not in self._sessions:
             if not self.keep_models:
-                for other in list(self._sessions):
+                for other in [k for k in self._sessions if k[0] != beside]:
                     await self._release(other)
             self._sessions[key] = asyncio.ensure_future(self._create(MODELS[model], key[1], progress))
         try:
@@ -226,20 +231,39 @@ class Remover:
         """The photo's (H, W) uint8 alpha from the model on one device, with the crop pass if asked for."""
         spec = MODELS[opts.model]
         upsample = opts.knob("upsample")
+        crop_pass = opts.knob("crop_pass") == "on"
         with clock("model"):
-            session = await self.session(opts.model, device, clock.report)
+            session = await self.session(opts.model, device, clock.report, crop.LOCATOR if crop_pass else None)
+        if crop_pass:
+            alpha = await self._crop_pass(session, rgba, opts, device, clock)
+            if alpha is not None:
+                return alpha
         mask, prepared = await self._segment(session, spec, rgba, opts, clock)
         with clock("postprocess"):
-            # Where a second pass will replace the subject's part, refining this one's edge is wasted.
-            alpha = postprocess.alpha_for_photo(mask, prepared, rgba, spec, "bilinear")
-            box = crop.subject_box(alpha) if opts.knob("crop_pass") == "on" else None
-            if box is None:
-                return postprocess.refine_alpha(alpha, mask, prepared, rgba, upsample)
+            return postprocess.alpha_for_photo(mask, prepared, rgba, spec, upsample)
+
+    async def _crop_pass(self, session: Any, rgba: np.ndarray, opts: Options, device: str,
+                         clock: _Clock) -> np.ndarray | None:
+        """The small locator model finds the subject; when it is small, the model proper looks at its box
+        alone and outside it the locator's answer stands. None when the whole photo is the model's to see."""
+        spec, upsample = MODELS[opts.model], opts.knob("upsample")
+        with clock("model"):
+            locator = await self.session(crop.LOCATOR, device, clock.report, opts.model)
+        located = MODELS[crop.LOCATOR]
+        mask, prepared = await self._segment(locator, located, rgba, opts, clock)
+        with clock("postprocess"):
+            rough = postprocess.alpha_for_photo(mask, prepared, rgba, located, "bilinear")
+            box = crop.subject_box(rough)
+        if box is None:
+            if opts.model != crop.LOCATOR:
+                return None
+            with clock("postprocess"):  # the locator's look at the whole photo was the model's own
+                return postprocess.refine_alpha(rough, mask, prepared, rgba, upsample)
         y0, y1, x0, x1 = box
         part = np.ascontiguousarray(rgba[y0:y1, x0:x1])
         mask, prepared = await self._segment(session, spec, part, opts, clock)
         with clock("postprocess"):
-            return crop.paste(alpha, postprocess.alpha_for_photo(mask, prepared, part, spec, upsample), box)
+            return crop.paste(rough, postprocess.alpha_for_photo(mask, prepared, part, spec, upsample), box)
 
     async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
         height, width = rgba.shape[:2]

@@ -71,9 +71,14 @@ def normalise(rgb: np.ndarray, spec: ModelSpec, scale_max: float | None = None) 
 
     `scale_max` is the maximum that `scale_by_max` divides by (default: of `rgb`).
     """
-    x = rgb.astype(np.float64)
+    scale = 1.0
     if spec.scale_by_max:
-        x /= max(float(x.max() if scale_max is None else scale_max), 1.0)  # all black stays 0, not NaN
-    x -= np.asarray(spec.mean)
-    x /= np.asarray(spec.std)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+        scale = max(float(rgb.max() if scale_max is None else scale_max), 1.0)  # all black stays 0, not NaN
+    # A pixel's value depends only on its byte and channel: a 256-entry table per channel, computed in
+    # float64 as the formula says, then looked up, writes the planar tensor in one pass per channel.
+    levels = np.arange(256, dtype=np.float64)[:, None] / scale
+    table = ((levels - np.asarray(spec.mean)) / np.asarray(spec.std)).astype(np.float32)
+    out = np.empty((1, 3) + rgb.shape[:2], np.float32)
+    for channel in range(3):
+        np.take(table[:, channel], rgb[..., channel], out=out[0, channel])
+    return out

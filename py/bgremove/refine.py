@@ -7,8 +7,8 @@ the model's resolution, where that is cheap, then interpolated to full
 resolution and applied to the photo's own pixels, so the mask's edge follows
 the photo's real edges. This is the local linear model of closed-form matting
 without its global solve: matting's idea at bounded cost. It is evaluated only
-in the uncertain band (a trimap's unknown region); elsewhere the mask is
-already 0 or 1 and the plain upsampled mask is kept.
+in the uncertain band (a trimap's unknown region) near the subject's edge;
+elsewhere the plain upsampled mask is kept.
 """
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from .filters import boundary, box_mean, dilate
 RADIUS = 4      # filter window half-size, in model pixels
 EPS = 1e-4      # regulariser: larger is smoother, closer to the plain mask
 BAND = 3        # model pixels added around the uncertain part of the mask
+# Model pixels from the mask's 50% contour beyond which its soft values are left alone: a faint haze over
+# a busy background would cost more than the subject's edge and gains nothing measurable (docs/eval.md).
+REACH = 8
 TILE = 32       # model pixels per tile side
 POINT_BATCH = 1 << 18  # full-size pixels refined per step
 
@@ -82,9 +85,12 @@ def guided_coefficients(mask: np.ndarray, photo: np.ndarray, radius: int = RADIU
     return LocalLinearModel(photo, radius, eps, axes).fit(mask)
 
 
-def uncertain_band(mask: np.ndarray, radius: int = BAND, low: float = 0.02, high: float = 0.98) -> np.ndarray:
-    """(h, w) bool: where the mask is neither clearly background nor clearly subject, widened by `radius`."""
-    return dilate(boundary(mask > 0.5) | ((mask > low) & (mask < high)), radius)
+def uncertain_band(mask: np.ndarray, radius: int = BAND, low: float = 0.02, high: float = 0.98,
+                   reach: int = REACH) -> np.ndarray:
+    """(h, w) bool: where the mask is neither clearly background nor clearly subject, widened by `radius`,
+    and within `reach` of its 50% contour."""
+    contour = boundary(mask > 0.5)
+    return dilate(contour | ((mask > low) & (mask < high)), radius) & dilate(contour, reach)
 
 
 def refine_in_band(alpha: np.ndarray, mask: np.ndarray, photo_small: np.ndarray, photo: np.ndarray,

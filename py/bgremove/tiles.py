@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .filters import dilate
+
 
 @dataclass(frozen=True)
 class Tiles:
@@ -42,6 +44,17 @@ def hits(mask: np.ndarray, size: int) -> np.ndarray:
     padded = np.zeros((th * size, tw * size), bool)
     padded[:height, :width] = mask
     return padded.reshape(th, size, tw, size).any(axis=(1, 3))
+
+
+def near_contour(alpha: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
+    """(rows, cols) bool: tiles holding a `wanted` pixel within one tile of the (H, W) uint8 alpha's 50% contour.
+
+    Refinement matters along the subject's edge. A faint haze of soft pixels far from it, which some
+    photos' backgrounds get all over, would cost as much as the edge itself and hold no hair.
+    """
+    solid = alpha > 127
+    edge = hits(solid, size) & hits(~solid, size)
+    return hits(wanted, size) & dilate(edge, 1)
 
 
 def from_grid(hit: np.ndarray, size: int, halo: int, shape: tuple[int, int]) -> Tiles:

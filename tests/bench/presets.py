@@ -4,7 +4,7 @@ One headless Chromium (wasm, every core), one page of tests/bench/ours.html, the
 loaded before timing. Each photo is cut out with every preset, --rounds times, in a rotating order
 so that the machine's drift hits all alike. Inference time swings by a third between identical
 runs here, so besides the ratio of median totals the report gives the ratio with fast's median
-inference time per pass, which isolates what the presets themselves add. Writes
+inference time, which isolates what the presets themselves add. Writes
 docs/bench-presets.md.
 """
 from __future__ import annotations
@@ -31,8 +31,7 @@ from conftest import serving  # noqa: E402
 PRESETS = ("fast", "balanced", "best")
 # (file, what it is). The first comes from bench.py; the others are made here from the test images.
 PHOTOS = (("astronaut-4000x3000.jpg", "a portrait filling the frame: the longest edge to refine"),
-          ("astronaut-small-plain-4000x3000.jpg", "that portrait at 1000 px in a corner of a plain backdrop: "
-                                                  "best runs its second, cropped pass"),
+          ("astronaut-small-plain-4000x3000.jpg", "that portrait at 1000 px in a corner of a plain backdrop"),
           ("astronaut-small-busy-4000x3000.jpg", "the same in a corner of the coffee photo blown up: the mask "
                                                  "has edges all over the scene"))
 
@@ -69,11 +68,10 @@ def section(photo: str, about: str, runs: dict[str, list[dict]]) -> list[str]:
 
     shared = statistics.median(run["inference"] for run in runs["fast"])
     lines = [f"### {photo}", "", about[0].upper() + about[1:] + ".", "", "| preset | total s | inference s | outside inference s | total / fast | "
-             "with fast's inference time per pass / fast |", "|---|---|---|---|---|---|"]
+             "with fast's inference time / fast |", "|---|---|---|---|---|---|"]
     for preset in PRESETS:
         ratio = median(preset, "total") / median("fast", "total")
-        passes = round(median(preset, "inference") / shared)  # 2 when best's second pass ran
-        shared_ratio = (passes * shared + median(preset, "outside")) / (shared + median("fast", "outside"))
+        shared_ratio = (shared + median(preset, "outside")) / (shared + median("fast", "outside"))
         lines.append(f"| {preset} | {median(preset, 'total'):.2f} | {median(preset, 'inference'):.2f} | "
                      f"{median(preset, 'outside'):.2f} | {ratio:.2f} | {shared_ratio:.2f} |")
     return lines + [""]
@@ -103,7 +101,7 @@ def main(argv: list[str]) -> int:
               f"Written by `python3 build.py bench-presets` on {datetime.date.today().isoformat()} in "
               f"{(time.time() - started) / 60:.0f} min. Machine: {machine()}. Browser: headless {version}, wasm. "
               f"Model {args.model}; medians of {args.rounds} runs per preset and photo. Bounds: balanced at most "
-              "1.3x fast, best at most 2x. Best's inference column shows whether its second pass ran.", ""]
+              "1.3x fast, best at most 2x.", ""]
     args.out.write_text("\n".join(header + lines))
     log(f"wrote {args.out}")
     return 0
