@@ -21,7 +21,8 @@ RADIUS = 4      # filter window half-size, in model pixels
 EPS = 1e-4      # regulariser: larger is smoother, closer to the plain mask
 BAND = 3        # model pixels added around the uncertain part of the mask
 # Model pixels from the mask's 50% contour beyond which its soft values are left alone: a faint haze over
-# a busy background would cost more than the subject's edge and gains nothing measurable (docs/eval.md).
+# a busy background would cost more than the subject's edge. On the evaluation set, against no limit:
+# MAE and edge MAE the same to 1e-4, gradient error 0.1286 -> 0.1297, 1.5x faster.
 REACH = 8
 TILE = 32       # model pixels per tile side
 POINT_BATCH = 1 << 18  # full-size pixels refined per step
