@@ -90,8 +90,8 @@ def test_compose_each_output():
 def test_existing_transparency_is_kept():
     rgba = photo()
     rgba[0, 1, 3] = 128
-    assert compose(rgba, np.full((2, 2), 255, np.uint8), "foreground")[0, 1, 3] == 128
-    assert compose(rgba, np.full((2, 2), 128, np.uint8), "foreground")[0, 1, 3] == 64
+    assert compose(rgba.copy(), np.full((2, 2), 255, np.uint8), "foreground")[0, 1, 3] == 128
+    assert compose(rgba.copy(), np.full((2, 2), 128, np.uint8), "foreground")[0, 1, 3] == 64
 
 
 def test_flatten_blends_over_white():

@@ -41,14 +41,22 @@ def test_matches_the_reference_loop_exactly(shape, size):
     np.testing.assert_array_equal(bilinear_resize(image, *size), reference_bilinear(image, *size))
 
 
-def test_two_dimensional_masks_and_chunking_agree(monkeypatch):
+@pytest.mark.parametrize("size", [(97, 211), (13, 9), (30, 40)])
+def test_two_dimensional_masks_match_the_reference_loop(size):
+    mask = np.random.default_rng(1).integers(0, 256, (40, 30), dtype=np.uint8)
+    mask[:20] = 7  # flat cells take the copying path, the rest are blended
+    np.testing.assert_array_equal(bilinear_resize(mask, *size), reference_bilinear(mask[..., None], *size)[..., 0])
+
+
+def test_first_channels_of_a_photo_and_chunking_agree(monkeypatch):
     from bgremove import resize
 
-    mask = np.random.default_rng(1).integers(0, 256, (40, 30), dtype=np.uint8)
-    whole = bilinear_resize(mask, 97, 211)
-    monkeypatch.setattr(resize, "_TARGET_CHUNK_VALUES", 97 * 3)  # three rows per step
-    np.testing.assert_array_equal(bilinear_resize(mask, 97, 211), whole)
-    np.testing.assert_array_equal(whole, reference_bilinear(mask[..., None], 97, 211)[..., 0])
+    rgba = np.random.default_rng(2).integers(0, 256, (41, 29, 4), dtype=np.uint8)
+    expected = reference_bilinear(rgba[..., :3], 53, 31)
+    np.testing.assert_array_equal(bilinear_resize(rgba, 53, 31, channels=3), expected)
+    np.testing.assert_array_equal(bilinear_resize(rgba[..., :3], 53, 31), expected)  # a strided view
+    monkeypatch.setattr(resize, "_CHUNK_VALUES", 53 * 3)  # three rows per step
+    np.testing.assert_array_equal(bilinear_resize(rgba, 53, 31, channels=3), expected)
 
 
 def test_lanczos_keeps_flat_images_flat():

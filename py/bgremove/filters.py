@@ -13,9 +13,9 @@ def box_mean(x: np.ndarray, radius: int, axes: tuple[int, int] = (0, 1)) -> np.n
 
     Running sums, so the cost does not depend on the radius. float32 out.
     """
-    out = x.astype(np.float32, copy=True)
     if radius <= 0:
-        return out
+        return x.astype(np.float32, copy=True)
+    out = x.astype(np.float32, copy=False)  # each pass below makes a new array
     for axis in axes:
         out = _window_mean(out, radius, axis)
     return out
@@ -43,7 +43,7 @@ def _window_mean(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
     count_shape = [1] * x.ndim
     count_shape[axis] = n
     window /= count.reshape(count_shape)
-    return window.astype(np.float32)
+    return window.astype(np.float32, copy=False)
 
 
 def dilate(mask: np.ndarray, radius: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:

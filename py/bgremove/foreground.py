@@ -32,23 +32,27 @@ VISIBLE_MIX = (0.02, 0.98)
 _EPS = 1e-5
 
 
-def estimate_foreground(photo: np.ndarray, alpha: np.ndarray, radius: int = RADIUS,
+def estimate_foreground(photo: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None, radius: int = RADIUS,
                         fine_radius: int = FINE_RADIUS) -> np.ndarray:
-    """Colour of the subject, (H, W, 3) uint8, from a (H, W, >=3) uint8 photo and its (H, W) uint8 alpha.
+    """Colour of the subject from a (H, W, >=3) uint8 photo and its (H, W) uint8 alpha, written into
+    out[..., :3] and returned; `out` is by default a copy of the photo's colour, and may be the photo itself.
 
     Only pixels with alpha inside VISIBLE_MIX, on tiles along the subject's edge, change; the others keep
     the photo's colour exactly.
     """
-    out = np.array(photo[..., :3])
+    if out is None:
+        out = np.array(photo[..., :3])
     semi = (alpha > VISIBLE_MIX[0] * 255) & (alpha < VISIBLE_MIX[1] * 255)
     if not semi.any():
         return out
-    wide = _wide_means(out, alpha, radius)
-    # A batch of tiles at a time reading the unchanged photo: the same result as all at once,
-    # without hundreds of MB of per-pixel temporaries at 12 megapixels.
+    wide = _wide_means(photo, alpha, radius)
+    # A batch of tiles at a time, without hundreds of MB of per-pixel temporaries at 12 megapixels; every
+    # batch reads the unchanged photo (tiles overlap by their halo), so all are made before any is written.
     chosen = tiles.from_grid(tiles.near_contour(alpha, semi, TILE), TILE, fine_radius, alpha.shape)
-    for part in chosen.batches(TILE_BATCH):
-        tiles.scatter(out, _estimate_tiles(photo, alpha, semi, wide, part, fine_radius), part)
+    estimates = [(part, _estimate_tiles(photo, alpha, semi, wide, part, fine_radius))
+                 for part in chosen.batches(TILE_BATCH)]
+    for part, estimate in estimates:
+        tiles.scatter(out[..., :3], estimate, part)
     return out
 
 
@@ -80,12 +84,12 @@ def _solve(image, a, f_mean, b_mean):
     return np.clip(f, 0, 1), b_mean
 
 
-def _wide_means(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
-    """(h, w, 6) float32 at 1/SCALE resolution, from uint8 alpha.
+def _wide_means(photo: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
+    """(h, w, 6) float32 at 1/SCALE resolution, from a (H, W, >=3) uint8 photo and its uint8 alpha.
 
     The alpha-weighted mean colour (F), then the (1 - alpha)-weighted one (B).
     """
-    small_rgb = _shrink(rgb).astype(np.float32) / 255
+    small_rgb = _shrink_colour(photo).astype(np.float32) / 255
     small_alpha = _shrink(alpha).astype(np.float32)[..., None] / 255
     r = max(1, round(radius / SCALE))
     mean_alpha = box_mean(small_alpha, r)
@@ -97,3 +101,14 @@ def _wide_means(rgb: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
 def _shrink(x: np.ndarray) -> np.ndarray:
     """Mean over SCALE x SCALE blocks of a uint8 image, by Pillow's reduce (C, both hosts have it)."""
     return np.asarray(Image.fromarray(x).reduce(SCALE))
+
+
+def _shrink_colour(photo: np.ndarray) -> np.ndarray:
+    """_shrink of a (H, W, >=3) photo's colour. An RGBA photo is read as RGBX where it lies: copying its
+    colour out of the strided view takes longer than the reduction itself in wasm."""
+    height, width = photo.shape[:2]
+    if photo.shape[2] == 4 and photo.flags.c_contiguous:
+        image = Image.frombuffer("RGBX", (width, height), photo, "raw", "RGBX", 0, 1)
+    else:
+        image = Image.fromarray(np.ascontiguousarray(photo[..., :3]))
+    return np.asarray(image.reduce(SCALE))[..., :3]

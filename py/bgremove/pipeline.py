@@ -214,10 +214,13 @@ class Remover:
         return await self._cut_out(rgba, opts, clock)
 
     async def remove_pixels(self, rgba: np.ndarray, options: Options | Mapping | None = None,
-                            progress: Progress | None = None) -> Result:
-        """Cut the subject out of already decoded (H, W, 4) uint8 RGBA pixels."""
+                            progress: Progress | None = None, consume: bool = False) -> Result:
+        """Cut the subject out of already decoded (H, W, 4) uint8 RGBA pixels.
+
+        With consume, the result is composed in `rgba` itself, which saves a copy of the photo.
+        """
         opts = self._options(options)
-        return await self._cut_out(rgba, opts, _Clock({}, progress or _no_progress))
+        return await self._cut_out(rgba if consume else rgba.copy(), opts, _Clock({}, progress or _no_progress))
 
     def _options(self, options: Options | Mapping | None) -> Options:
         opts = options if isinstance(options, Options) else Options.parse(options)
@@ -266,15 +269,13 @@ class Remover:
             return crop.paste(rough, postprocess.alpha_for_photo(mask, prepared, part, spec, upsample), box)
 
     async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
+        """The photo's cut-out, composed over `rgba` itself."""
         height, width = rgba.shape[:2]
         _check_size((width, height))
         alpha, device, fallback = await self._on_device(
             opts, clock.report, lambda device: self._alpha(rgba, opts, device, clock))
         with clock("postprocess"):
-            colour = None
-            if opts.output == "foreground":
-                colour = postprocess.foreground_colour(rgba, alpha, opts.knob("foreground"))
-            out = postprocess.compose(rgba, alpha, opts.output, colour)
+            out = postprocess.compose(rgba, alpha, opts.output, opts.knob("foreground"))
             if opts.background_rgb is not None:
                 out = postprocess.flatten(out, opts.background_rgb)
             elif opts.format == "jpeg":

@@ -59,7 +59,7 @@ def model_input(rgba: np.ndarray, spec: ModelSpec, policy: str = "squash") -> Mo
         placement = Placement((size - w) // 2, (size - h) // 2, w, h)
     else:
         raise ValueError(f"unknown resize policy {policy!r}")
-    photo = resize(rgba[..., :3], placement.width, placement.height, spec.resize)
+    photo = resize(rgba, placement.width, placement.height, spec.resize, channels=3)
     p = placement
     # "symmetric" repeats the edge pixel, then mirrors; wider pads than the photo mirror back and forth.
     square = np.pad(photo, ((p.y, size - p.y - p.height), (p.x, size - p.x - p.width), (0, 0)), mode="symmetric")
@@ -75,10 +75,11 @@ def normalise(rgb: np.ndarray, spec: ModelSpec, scale_max: float | None = None) 
     if spec.scale_by_max:
         scale = max(float(rgb.max() if scale_max is None else scale_max), 1.0)  # all black stays 0, not NaN
     # A pixel's value depends only on its byte and channel: a 256-entry table per channel, computed in
-    # float64 as the formula says, then looked up, writes the planar tensor in one pass per channel.
+    # float64 as the formula says, then looked up, writes the planar tensor in one pass per channel
+    # (by indexing: np.take is 3x slower in wasm).
     levels = np.arange(256, dtype=np.float64)[:, None] / scale
     table = ((levels - np.asarray(spec.mean)) / np.asarray(spec.std)).astype(np.float32)
     out = np.empty((1, 3) + rgb.shape[:2], np.float32)
     for channel in range(3):
-        np.take(table[:, channel], rgb[..., channel], out=out[0, channel])
+        out[0, channel] = table[rgb[..., channel], channel]
     return out

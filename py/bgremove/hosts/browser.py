@@ -178,7 +178,7 @@ class Service:
     async def _remove(self, request, options, report):
         bitmap, pixels = getattr(request, "bitmap", None), getattr(request, "pixels", None)
         if bitmap:
-            return await self.remover.remove_pixels(bitmap_pixels(bitmap), options, report)
+            return await self.remover.remove_pixels(bitmap_pixels(bitmap), options, report, consume=True)
         if pixels:
             width, height, data = pixels.width, pixels.height, pixels.data
             if data.byteLength != width * height * 4:
@@ -186,5 +186,5 @@ class Service:
                                                        f"bytes, not {data.byteLength}.")
             rgba = np.empty((height, width, 4), np.uint8)
             Uint8Array.new(data).assign_to(rgba)
-            return await self.remover.remove_pixels(rgba, options, report)
+            return await self.remover.remove_pixels(rgba, options, report, consume=True)
         return await self.remover.remove(Uint8Array.new(request.data).to_bytes(), options, report)
