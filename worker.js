@@ -178,6 +178,9 @@ async function boot() {
   timings.wheel = since(t0);
   return {
     service,
+    // Python's WebAssembly memory, which only grows: the browser's measureUserAgentSpecificMemory
+    // leaves memories that are not shared (this one) out of its report. Pyodide keeps it in _module.
+    pythonHeap: () => pyodide._module.HEAPU8.byteLength,
     info: {
       timings,
       crossOriginIsolated: isolated,
@@ -216,7 +219,7 @@ async function answer(request) {
     if (cancelled.has(id)) {
       reply = { ok: false, error: ABORTED };
     } else {
-      const { service } = await booting;
+      const { service, pythonHeap } = await booting;
       // Python checks for cancellation at every stage, through this callback.
       const progress = (stage, fraction, done, total) => {
         if (cancelled.has(id)) throw new DOMException(ABORTED.message, "AbortError");
@@ -224,6 +227,7 @@ async function answer(request) {
         postMessage({ id, type: "progress", stage, fraction, bytes });
       };
       reply = await service.handle(request, progress);
+      if (reply.meta) reply.meta.memory = { python: pythonHeap() };
     }
   } catch (error) {
     const code = error?.name === "PythonError" ? "internal_error" : "boot_failed";

@@ -119,7 +119,7 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
         try { await remover.remove(new Uint8Array(4)); } catch (e) { afterDispose = e.code; }
         const download = events.filter((e) => e.stage === "download").at(-1);
         const last = (stage) => starting.filter((e) => e.stage === stage).at(-1);
-        return { error, type: blob.type, size: [meta.width, meta.height], released, afterDispose,
+        return { error, type: blob.type, size: [meta.width, meta.height], heap: meta.memory.python, released, afterDispose,
                  early: [...new Set(early.map((e) => e.stage))],
                  stages: [...new Set(events.map((e) => e.stage))], bytes: download.bytes,
                  start: [...new Set(starting.map((e) => e.stage))], runtime: last("runtime"), model: last("model") };
@@ -133,6 +133,7 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
     assert result["model"]["bytes"] == {"done": 4_574_861, "total": 4_574_861} and result["model"]["fraction"] == 1
     assert result["error"] == ["RemovalError", "not_an_image"]
     assert result["type"] == "image/png" and result["size"] == [64, 48]
+    assert 16 * 2**20 < result["heap"] < 512 * 2**20, "meta.memory.python: the size of Python's wasm heap"
     assert result["early"] == ["decode", "model", "preprocess", "inference", "postprocess", "encode"], "no download"
     assert result["released"] == [["u2netp"], []] and result["afterDispose"] == "disposed"
     assert result["stages"] == ["decode", "model", "download", "preprocess", "inference", "postprocess", "encode"]

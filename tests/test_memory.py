@@ -2,9 +2,11 @@
 
 Measured with performance.measureUserAgentSpecificMemory (cross-origin isolated pages only;
 Chromium runs with ForceEagerMeasureMemory so it answers at once). It counts each worker's JS
-heap and its WebAssembly memory. A worker whose ORT threads are parked cannot answer until they
-wake (a minute), so the live footprint is measured on a single-threaded remover, on a blank page
-of the app's origin rather than the demo page, whose own remover holds such threads.
+heap and its shared WebAssembly memory (onnxruntime's), not one that is not shared (Python's
+heap): a disposed worker takes both with it. A worker whose ORT threads are parked cannot
+answer until they wake (a minute), so the live footprint is measured on a single-threaded
+remover, on a blank page of the app's origin rather than the demo page, whose own remover
+holds such threads.
 """
 import time
 

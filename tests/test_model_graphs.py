@@ -8,6 +8,7 @@ from onnx import TensorProto, helper, numpy_helper
 import build
 from bgremove.models import MODELS
 from bgremove.postprocess import mask_from_output
+from bgremove import preprocess
 from bgremove.preprocess import model_input
 from model_graphs import float32_compute, floor_pooling, integer_convs_as_float, keep_outputs
 from conftest import rgba_of
@@ -120,7 +121,7 @@ def test_every_shipped_rewrite_gives_the_same_mask(model_id, file, images):
     original = session(build.model_bytes(build.LOCK["models"][model_id]))
     rewritten = session((build.VENDOR / "models" / file).read_bytes())
     name = original.get_outputs()[spec.output].name if isinstance(spec.output, int) else spec.output
-    tensor = model_input(rgba_of((images / "astronaut.png").read_bytes()), spec).tensor
+    tensor = preprocess.tensor(model_input(rgba_of((images / "astronaut.png").read_bytes()), spec), spec)
     before = original.run([name], {spec.input_name: tensor})[0]
     after = rewritten.run([name], {spec.input_name: tensor})[0]
     largest, share, levels = TOLERANCES.get(file, (0, 0, 0))

@@ -25,7 +25,7 @@ RADIUS = 45       # wide pass, full-resolution pixels
 FINE_RADIUS = 3   # narrow pass
 SCALE = 4         # the wide means are computed at 1/SCALE resolution
 TILE = 32
-TILE_BATCH = 256  # tiles per step: about 40 MB of temporaries
+TILE_BATCH = 128  # tiles per step: about 20 MB of temporaries
 # Below 2% alpha a pixel is all but invisible, above 98% its old background is: either way its colour
 # is left as it is, and the faint noise models leave over whole backgrounds costs nothing.
 VISIBLE_MIX = (0.02, 0.98)
@@ -42,28 +42,33 @@ def estimate_foreground(photo: np.ndarray, alpha: np.ndarray, out: np.ndarray | 
     """
     if out is None:
         out = np.array(photo[..., :3])
-    semi = (alpha > VISIBLE_MIX[0] * 255) & (alpha < VISIBLE_MIX[1] * 255)
+    semi = _semi_transparent(alpha)
     if not semi.any():
         return out
+    chosen = tiles.from_grid(tiles.near_contour(alpha, semi, TILE), TILE, fine_radius, alpha.shape)
+    del semi  # a full-size mask, not kept through the wide means' peak
     wide = _wide_means(photo, alpha, radius)
     # A batch of tiles at a time, without hundreds of MB of per-pixel temporaries at 12 megapixels; every
     # batch reads the unchanged photo (tiles overlap by their halo), so all are made before any is written.
-    chosen = tiles.from_grid(tiles.near_contour(alpha, semi, TILE), TILE, fine_radius, alpha.shape)
-    estimates = [(part, _estimate_tiles(photo, alpha, semi, wide, part, fine_radius))
-                 for part in chosen.batches(TILE_BATCH)]
+    estimates = [(part, _estimate_tiles(photo, alpha, wide, part, fine_radius)) for part in chosen.batches(TILE_BATCH)]
     for part, estimate in estimates:
         tiles.scatter(out[..., :3], estimate, part)
     return out
 
 
-def _estimate_tiles(photo, alpha, semi, wide, part: tiles.Tiles, fine_radius: int) -> np.ndarray:
+def _semi_transparent(alpha: np.ndarray) -> np.ndarray:
+    return (alpha > VISIBLE_MIX[0] * 255) & (alpha < VISIBLE_MIX[1] * 255)
+
+
+def _estimate_tiles(photo, alpha, wide, part: tiles.Tiles, fine_radius: int) -> np.ndarray:
     """The colour estimate on these tiles, halo included: (T, n, n, 3) uint8."""
     height, width = alpha.shape
     ys, xs = tiles.pixels(part)
     ys, xs = np.broadcast_arrays(np.clip(ys, 0, height - 1), np.clip(xs, 0, width - 1))
     # The wide means are smooth over tens of pixels: the nearest quarter-resolution sample will do.
     means = wide[np.minimum(ys // SCALE, wide.shape[0] - 1), np.minimum(xs // SCALE, wide.shape[1] - 1)]
-    a = alpha[ys, xs][..., None].astype(np.float32) / 255
+    tile_alpha = alpha[ys, xs]
+    a = tile_alpha[..., None].astype(np.float32) / 255
     colour = photo[ys, xs, :3]
     image = colour.astype(np.float32) / 255
     f_wide, b_wide = _solve(image, a, means[..., :3], means[..., 3:])
@@ -73,7 +78,7 @@ def _estimate_tiles(photo, alpha, semi, wide, part: tiles.Tiles, fine_radius: in
     b_fine = box_mean(b_wide * (1 - a), fine_radius, axes) / ((1 - mean_a) + _EPS)
     f, _ = _solve(image, a, f_fine, b_fine)
     estimate = np.clip(np.rint(f * 255), 0, 255).astype(np.uint8)
-    keep = ~semi[ys, xs]
+    keep = ~_semi_transparent(tile_alpha)
     estimate[keep] = colour[keep]
     return estimate
 
@@ -87,15 +92,19 @@ def _solve(image, a, f_mean, b_mean):
 def _wide_means(photo: np.ndarray, alpha: np.ndarray, radius: int) -> np.ndarray:
     """(h, w, 6) float32 at 1/SCALE resolution, from a (H, W, >=3) uint8 photo and its uint8 alpha.
 
-    The alpha-weighted mean colour (F), then the (1 - alpha)-weighted one (B).
+    The alpha-weighted mean colour (F), then the (1 - alpha)-weighted one (B); a channel at a time, which
+    keeps the running sums' temporaries to one plane's.
     """
-    small_rgb = _shrink_colour(photo).astype(np.float32) / 255
-    small_alpha = _shrink(alpha).astype(np.float32)[..., None] / 255
+    small_rgb = _shrink_colour(photo)
+    small_alpha = _shrink(alpha).astype(np.float32) / 255
     r = max(1, round(radius / SCALE))
     mean_alpha = box_mean(small_alpha, r)
-    f = box_mean(small_rgb * small_alpha, r) / (mean_alpha + _EPS)
-    b = box_mean(small_rgb * (1 - small_alpha), r) / ((1 - mean_alpha) + _EPS)
-    return np.concatenate([np.clip(f, 0, 1), np.clip(b, 0, 1)], axis=-1)
+    means = np.empty(small_alpha.shape + (6,), np.float32)
+    for c in range(3):
+        channel = small_rgb[..., c].astype(np.float32) / 255
+        means[..., c] = box_mean(channel * small_alpha, r) / (mean_alpha + _EPS)
+        means[..., 3 + c] = box_mean(channel * (1 - small_alpha), r) / ((1 - mean_alpha) + _EPS)
+    return np.clip(means, 0, 1, out=means)
 
 
 def _shrink(x: np.ndarray) -> np.ndarray:

@@ -40,7 +40,7 @@ WORK = 4000
 MIN_ITERATIONS = 2
 TILE = 32           # small tiles follow a thin edge closely: the solve's cost is its tiles' area
 HALO = 8            # context around each tile, most of a window's reach
-TILE_BATCH = 256    # tiles per step: about 70 MB of temporaries
+TILE_BATCH = 128    # tiles per step: about 35 MB of temporaries
 
 
 def matte_in_band(alpha: np.ndarray, photo: np.ndarray) -> np.ndarray:

@@ -25,8 +25,10 @@ def mask_from_output(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
     if spec.minmax_output:
         lo, hi = m.min(), m.max()
         m = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
-    scaled = np.nan_to_num(m.astype(np.float64) * 255.0, nan=0.0)
-    return np.clip(np.trunc(scaled), 0, 255).astype(np.uint8)
+    scaled = m.astype(np.float64)
+    scaled *= 255.0
+    np.nan_to_num(scaled, copy=False, nan=0.0)
+    return np.clip(np.trunc(scaled, out=scaled), 0, 255, out=scaled).astype(np.uint8)
 
 
 def alpha_for_photo(mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray, spec: ModelSpec,
@@ -77,7 +79,10 @@ def compose(rgba: np.ndarray, mask: np.ndarray, output: str, foreground: str = "
         estimate_foreground(rgba, mask, out=rgba)
     alpha = mask if output == "foreground" else 255 - mask
     if rgba[..., 3].min() < 255:
-        alpha = (alpha.astype(np.uint16) * rgba[..., 3] + 127) // 255
+        alpha = alpha.astype(np.uint16)  # one temporary, worked on in place
+        alpha *= rgba[..., 3]
+        alpha += 127
+        alpha //= 255
     rgba[..., 3] = alpha
     return rgba
 

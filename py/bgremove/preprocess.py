@@ -27,13 +27,14 @@ class Placement:
 
 @dataclass(frozen=True)
 class ModelInput:
-    tensor: np.ndarray       # (1, 3, S, S) float32
-    photo: np.ndarray        # (height, width, 3) uint8: the photo as the model sees it, unpadded
+    """The photo as the model sees it; `tensor` makes the model's input from it."""
+    photo: np.ndarray        # (height, width, 3) uint8, resized, unpadded
     placement: Placement
+    size: int                # S: the model's input is S x S
 
 
 def model_input(rgba: np.ndarray, spec: ModelSpec, policy: str = "squash") -> ModelInput:
-    """(H, W, 4) uint8 -> the model's (1, 3, S, S) float32 input, S = spec.size.
+    """(H, W, 4) uint8 -> the photo resized for the model's S x S input, S = spec.size.
 
     "squash" stretches the photo to the square, as the reference pipeline does;
     "letterbox" keeps its aspect ratio, centres it and fills the rest of the
@@ -43,9 +44,6 @@ def model_input(rgba: np.ndarray, spec: ModelSpec, policy: str = "squash") -> Mo
     itself a shape the model may cut out or treat as backdrop, and a mirrored
     photo looks to it like more of the same scene (measured on the evaluation
     set: grey bars made letterboxing worse than squashing, mirrored ones better).
-    Each RGB channel becomes (x - mean) / std in float64, where x is the pixel
-    value, or the pixel over the photo's maximum when `spec.scale_by_max`
-    (rembg), stored as float32 in NCHW order.
     """
     height, width = rgba.shape[:2]
     size = spec.size
@@ -59,11 +57,20 @@ def model_input(rgba: np.ndarray, spec: ModelSpec, policy: str = "squash") -> Mo
         placement = Placement((size - w) // 2, (size - h) // 2, w, h)
     else:
         raise ValueError(f"unknown resize policy {policy!r}")
-    photo = resize(rgba, placement.width, placement.height, spec.resize, channels=3)
-    p = placement
+    return ModelInput(resize(rgba, placement.width, placement.height, spec.resize, channels=3), placement, size)
+
+
+def tensor(model_input: ModelInput, spec: ModelSpec) -> np.ndarray:
+    """The model's (1, 3, S, S) float32 input: the photo placed in the square, the rest mirrored.
+
+    Each RGB channel becomes (x - mean) / std in float64, where x is the pixel
+    value, or the pixel over the photo's maximum when `spec.scale_by_max`
+    (rembg), stored as float32 in NCHW order.
+    """
+    photo, p, size = model_input.photo, model_input.placement, model_input.size
     # "symmetric" repeats the edge pixel, then mirrors; wider pads than the photo mirror back and forth.
     square = np.pad(photo, ((p.y, size - p.y - p.height), (p.x, size - p.x - p.width), (0, 0)), mode="symmetric")
-    return ModelInput(normalise(square, spec, scale_max=photo.max()), photo, placement)
+    return normalise(square, spec, scale_max=photo.max())
 
 
 def normalise(rgb: np.ndarray, spec: ModelSpec, scale_max: float | None = None) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import tiles
 from .filters import boundary, box_mean, dilate
-from .resize import gather_sorted
+from .resize import gather_sorted_part
 
 RADIUS = 4      # filter window half-size, in model pixels
 EPS = 1e-4      # regulariser: larger is smoother, closer to the plain mask
@@ -26,7 +26,8 @@ BAND = 3        # model pixels added around the uncertain part of the mask
 # MAE and edge MAE the same to 1e-4, gradient error 0.1286 -> 0.1297, 1.5x faster.
 REACH = 8
 TILE = 32       # model pixels per tile side
-POINT_BATCH = 1 << 18  # full-size pixels refined per step
+TILE_BATCH = 64  # tiles fitted per step: about 20 MB of temporaries
+POINT_BATCH = 1 << 18  # full-size pixels looked at per step
 
 
 class LocalLinearModel:
@@ -106,21 +107,27 @@ def refine_in_band(alpha: np.ndarray, mask: np.ndarray, photo_small: np.ndarray,
     band = uncertain_band(mask)
     if not band.any():
         return alpha
-    # The linear model, fitted only on the tiles the band touches; a = 0, b = mask elsewhere.
-    near = tiles.covering(band, TILE, 2 * radius)
-    fitted = guided_coefficients(tiles.gather(mask, near), tiles.gather(photo_small, near), radius, eps, (1, 2))
+    # The linear model, fitted only on the tiles the band touches (a batch at a time: each tile's fit is
+    # its own); a = 0, b = mask elsewhere.
     coefficients = np.zeros(mask.shape + (4,), np.float32)
     coefficients[..., 3] = mask
-    tiles.scatter(coefficients, fitted, near)
+    for part in tiles.covering(band, TILE, 2 * radius).batches(TILE_BATCH):
+        fitted = guided_coefficients(tiles.gather(mask, part), tiles.gather(photo_small, part), radius, eps, (1, 2))
+        tiles.scatter(coefficients, fitted, part)
     height, width = alpha.shape
     h, w = mask.shape
-    # Full-size pixels whose nearest model pixel is in the band.
+    # Full-size pixels whose nearest model pixel is in the band, a band of rows at a time: bounds the
+    # per-pixel temporaries, and no full-size copy of the band is made.
     rows = np.minimum((np.arange(height) + 0.5) * (h / height), h - 1).astype(np.intp)
     cols = np.minimum((np.arange(width) + 0.5) * (w / width), w - 1).astype(np.intp)
-    # 1-D nonzero: several times faster than 2-D at 12 MP.
-    ys, xs = np.divmod(np.flatnonzero(gather_sorted(band, rows, cols)), width)
-    for part in range(0, len(ys), POINT_BATCH):  # bounds the per-pixel temporaries
-        y, x = ys[part:part + POINT_BATCH], xs[part:part + POINT_BATCH]
+    step = max(1, POINT_BATCH // width)
+    for r0 in range(0, height, step):
+        part = rows[r0:r0 + step]
+        # 1-D nonzero: several times faster than 2-D at 12 MP.
+        y, x = np.divmod(np.flatnonzero(gather_sorted_part(band, part, cols)), width)
+        if not y.size:
+            continue
+        y += r0
         model = sample_linear(coefficients, (y + 0.5) * (h / height) - 0.5, (x + 0.5) * (w / width) - 0.5)
         rgb = photo[y, x, :3].astype(np.float32) / 255
         values = np.einsum("nc,nc->n", model[:, :3], rgb) + model[:, 3]

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 # Destination values blended per step: bounds the float64 temporaries to a few MB each.
-_CHUNK_VALUES = 1 << 19
+_CHUNK_VALUES = 1 << 16
 
 
 def bilinear_resize(image: np.ndarray, width: int, height: int, channels: int | None = None) -> np.ndarray:
@@ -50,13 +50,19 @@ def _resize_mask(mask, y1, y2, dy, x1, x2, dx) -> np.ndarray:
 
     Where they are equal the reference's weights sum to 1 within a few ulps, so
     it rounds to that value: a mask is flat almost everywhere, and a
-    12-megapixel upsample is then mostly copying.
+    12-megapixel upsample is then mostly copying. A band of rows at a time, so
+    that the indices and weights of the blended pixels stay a few MB.
     """
     out = gather_sorted(mask, y1, x1)
-    ys, xs = np.divmod(np.flatnonzero(gather_sorted(~_flat_cells(mask), y1, x1)), len(x1))
-    if ys.size:
-        y1, y2, x1, x2 = y1[ys], y2[ys], x1[xs], x2[xs]
-        out[ys, xs] = _mix([mask[y1, x1], mask[y1, x2], mask[y2, x1], mask[y2, x2]], _weights(dx[xs], dy[ys]))
+    differs = ~_flat_cells(mask)
+    step = max(1, _CHUNK_VALUES // len(x1))
+    for r0 in range(0, len(y1), step):
+        rows = slice(r0, r0 + step)
+        ys, xs = np.divmod(np.flatnonzero(gather_sorted_part(differs, y1[rows], x1)), len(x1))
+        if ys.size:
+            ya, yb, xa, xb = y1[rows][ys], y2[rows][ys], x1[xs], x2[xs]
+            samples = [mask[ya, xa], mask[ya, xb], mask[yb, xa], mask[yb, xb]]
+            out[r0 + ys, xs] = _mix(samples, _weights(dx[xs], dy[rows][ys]))
     return out
 
 
@@ -88,6 +94,12 @@ def gather_sorted(image: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray
         return np.repeat(a, np.bincount(x, minlength=image.shape[1]), axis=1)
 
     return columns(rows(image)) if len(y) * image.shape[1] < len(x) * image.shape[0] else rows(columns(image))
+
+
+def gather_sorted_part(image: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """gather_sorted for a band of destination rows: only the source rows they read take part (the
+    whole image's would, with their counts at zero)."""
+    return gather_sorted(image[y[0]:y[-1] + 1], y - y[0], x)
 
 
 def _pixel_words(image: np.ndarray) -> np.ndarray:

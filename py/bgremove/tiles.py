@@ -39,11 +39,24 @@ def covering(mask: np.ndarray, size: int, halo: int) -> Tiles:
 
 def hits(mask: np.ndarray, size: int) -> np.ndarray:
     """(rows, cols) bool: which size x size tiles of a (H, W) bool mask hold at least one True pixel."""
+    return _per_tile(np.logical_or, mask, size)
+
+
+def _per_tile(op: np.ufunc, mask: np.ndarray, size: int) -> np.ndarray:
+    """op (logical or / and) reduced over each size x size tile, the last ones cut off by the border.
+
+    Rows first, whole tiles as a view, so that no padded copy of a 12-megapixel mask is made; the
+    (rows, W) result is small enough to pad with op's identity.
+    """
     height, width = mask.shape
-    th, tw = -(-height // size), -(-width // size)
-    padded = np.zeros((th * size, tw * size), bool)
-    padded[:height, :width] = mask
-    return padded.reshape(th, size, tw, size).any(axis=(1, 3))
+    full = height - height % size
+    across = op.reduce(mask[:full].reshape(-1, size, width), axis=1)
+    if full < height:
+        across = np.concatenate([across, op.reduce(mask[full:], axis=0, keepdims=True)])
+    tw = -(-width // size)
+    padded = np.full((len(across), tw * size), op.identity, bool)
+    padded[:, :width] = across
+    return op.reduce(padded.reshape(len(across), tw, size), axis=2)
 
 
 def near_contour(alpha: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
@@ -53,7 +66,7 @@ def near_contour(alpha: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray
     photos' backgrounds get all over, would cost as much as the edge itself and hold no hair.
     """
     solid = alpha > 127
-    edge = hits(solid, size) & hits(~solid, size)
+    edge = hits(solid, size) & ~_per_tile(np.logical_and, solid, size)
     return hits(wanted, size) & dilate(edge, 1)
 
 
