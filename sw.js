@@ -11,6 +11,7 @@ const SHELL = [
   "static/app.css",
   "static/remover.js",
   "static/cache.js",
+  "static/inference-worker.js",
   "static/vendor/build.json",
 ];
 const scope = new URL("./", self.location.href);

@@ -1,6 +1,7 @@
 // The background-removal Web Worker (a module worker). Glue only: it boots
-// Pyodide and onnxruntime-web, installs the Python package, then hands every
-// request to Python (py/bgremove/hosts/browser.py) and posts the answer back.
+// Pyodide, starts onnxruntime-web in a worker of its own (static/inference-worker.js),
+// installs the Python package, then hands every request to Python
+// (py/bgremove/hosts/browser.py) and posts the answer back.
 //
 // Protocol (see README.md):
 //   in : {id, type: "remove", options, data: ArrayBuffer | bitmap: ImageBitmap | pixels: {width, height, data}}
@@ -51,15 +52,17 @@ async function probeWebGpu() {
 
 // Everything after this file comes through the verified store (Cache Storage, checked against
 // the build manifest's sha256). Pyodide fetches its own files, so for the manifest's URLs, and
-// only those, this worker's fetch() answers from the store too.
+// only those, this worker's fetch() answers from the store too. onnxruntime-web's files (ort/)
+// and the start-up model are the inference worker's, which fetches and checks them itself.
 async function verifiedRuntime(probing) {
   const plainFetch = self.fetch.bind(self);
   const store = await openStore(plainFetch);
   const [build, gpu] = await Promise.all([store.loadFresh(`${vendor}build.json`), probing]);
-  const checksums = new Map(build.runtime.map((file) => [new URL(file.path, vendor).href, file.sha256]));
-  // Every file this worker needs is fetched at once, in parallel, and handed over once when its user
-  // asks for it (the WebGPU runtime only if it will be used). Waiting for all of them first also
-  // means a damaged file fails the start with its own name.
+  const files = modelFiles(build, gpu);
+  const href = (file) => new URL(file.path, vendor).href;
+  // Every file is fetched at once, in parallel, and handed over once when its user asks for it (the
+  // WebGPU runtime only if it will be used). Waiting for all of them first also means a damaged
+  // file fails the start with its own name.
   const needed = build.runtime.filter((file) => gpu.use || !file.webgpu);
   const total = needed.reduce((sum, file) => sum + file.bytes, 0);
   const received = new Map();
@@ -68,8 +71,16 @@ async function verifiedRuntime(probing) {
     const sum = [...received.values()].reduce((a, b) => a + b, 0);
     postMessage({ type: "progress", stage: "runtime", fraction: Math.min(sum / total, 1), bytes: { done: sum, total } });
   };
-  const urls = needed.map((file) => new URL(file.path, vendor).href);
-  const early = new Map(urls.map((url) => [url, store.load(url, checksums.get(url), onBytes(url))]));
+  const ortFiles = needed.filter((file) => file.path.startsWith("ort/"));
+  const inference = startInference(
+    { runtime: ortFiles.map((file) => ({ url: href(file), sha256: file.sha256 })), webgpu: gpu.use, threads: wanted },
+    earlyModel(files, gpu),
+    onBytes,
+  );
+  const checksums = new Map(needed.map((file) => [href(file), file.sha256]));
+  const early = new Map(
+    needed.filter((file) => !ortFiles.includes(file)).map((file) => [href(file), store.load(href(file), file.sha256, onBytes(href(file)))]),
+  );
   await Promise.all(early.values());
   const load = (url) => {
     const loaded = early.get(url) ?? store.load(url, checksums.get(url));
@@ -82,43 +93,12 @@ async function verifiedRuntime(probing) {
     const { bytes, type } = await load(url);
     return new Response(bytes, { headers: { "content-type": type } });
   };
-  // A checked script, as a blob URL that modules can be imported (and ORT's threads started) from.
+  // A checked script, as a blob URL that modules can be imported from.
   const scriptUrl = async (path) => {
     const { bytes } = await load(new URL(path, vendor).href);
     return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
   };
-  return { store, build, gpu, load, scriptUrl };
-}
-
-// onnxruntime-web's wasm-only build, or its JSEP build (the wasm and WebGPU execution providers).
-async function startOrt({ load, scriptUrl }, gpu) {
-  const [script, runtime] = gpu.use
-    ? ["ort.min.mjs", "ort-wasm-simd-threaded.jsep"]
-    : ["ort.wasm.min.mjs", "ort-wasm-simd-threaded"];
-  const [ort, mjs, wasm] = await Promise.all([
-    scriptUrl(`ort/${script}`).then((url) => import(url)),
-    scriptUrl(`ort/${runtime}.mjs`),
-    load(`${vendor}ort/${runtime}.wasm`),
-  ]);
-  ort.env.wasm.wasmPaths = { mjs };
-  ort.env.wasm.wasmBinary = wasm.bytes;
-  ort.env.wasm.numThreads = isolated ? wanted : 1;
-  return ort;
-}
-
-// On wasm, options that bound the heap (which never shrinks): no NCHWc layout ("all"), no weight
-// prepacking, and parallel mode, which plans no memory pattern. IS-Net medium, bare page: 845 -> 520 MB,
-// the same output to the bit and the same speed within noise (docs/bench.md).
-const WASM_OPTIONS = {
-  graphOptimizationLevel: "extended",
-  executionMode: "parallel",
-  extra: { session: { disable_prepacking: "1" } },
-};
-
-// Every model session is created here, the early one and those Python asks for.
-function newSession(ort, bytes, on) {
-  const options = on === "wasm" ? WASM_OPTIONS : { graphOptimizationLevel: "all" };
-  return ort.InferenceSession.create(bytes, { executionProviders: [on], ...options });
+  return { store, build, gpu, files, inference, scriptUrl };
 }
 
 // The file each model runs from on each device: on WebGPU, its variant (build.py), unless the
@@ -129,20 +109,70 @@ function modelFiles({ models }, gpu) {
   return Object.fromEntries(models.map((m) => [m.id, { wasm: pick(m), webgpu: pick(onGpu(m)) }]));
 }
 
-// The ?model= session, started as soon as onnxruntime-web is up: its download, check and
-// graph preparation overlap Pyodide's boot. Python adopts it (Service's early argument).
-function earlySession(ort, store, files, gpu) {
+// The ?model= session, prepared by the inference worker while Pyodide boots. Python adopts it
+// (Service's early argument).
+function earlyModel(files, gpu) {
   const model = settings.get("model");
   if (!(model in files)) return null;
   const on = gpu.use ? "webgpu" : "wasm";
   const { file, sha256 } = files[model][on];
-  const onBytes = (done, total) => {
-    const fraction = total ? Math.min(done / total, 1) : 0;
-    postMessage({ type: "progress", stage: "model", fraction, bytes: { done, total } });
+  return { model, device: on, url: modelsUrl + file, sha256 };
+}
+
+// onnxruntime-web in a worker of its own (static/inference-worker.js): sessions behind a few calls.
+function startInference(start, early, onBytes) {
+  const url = new URL("./static/inference-worker.js", import.meta.url);
+  // Workers start only from this worker's own origin; for assets hosted elsewhere, a one-line module imports it.
+  const source = url.origin === new URL(self.location.href).origin
+    ? url
+    : URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};`], { type: "text/javascript" }));
+  const worker = new Worker(source, { type: "module" });
+  const pending = new Map();
+  let nextId = 1;
+  const reply = (id) => new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+  const call = (message, transfer = []) => {
+    const id = nextId++;
+    const answered = reply(id);
+    worker.postMessage({ id, ...message }, transfer);
+    return answered;
   };
-  const loading = store.load(modelsUrl + file, sha256, onBytes).then(({ bytes }) => newSession(ort, bytes, on));
-  loading.catch(() => {}); // a failure is reported to the first request for this model
-  return { model, device: on, loading };
+  worker.onmessage = ({ data }) => {
+    if (data.type === "bytes") {
+      if (data.url === early?.url) {
+        const fraction = data.total ? Math.min(data.done / data.total, 1) : 0;
+        postMessage({ type: "progress", stage: "model", fraction, bytes: { done: data.done, total: data.total } });
+      } else {
+        onBytes(data.url)(data.done);
+      }
+      return;
+    }
+    const { resolve, reject } = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) resolve(data);
+    else reject(new Error(data.message));
+  };
+  worker.onerror = (event) => {
+    event.preventDefault();
+    for (const { reject } of pending.values()) reject(new Error(`The inference worker failed: ${event.message}`));
+    pending.clear();
+  };
+  const session = ({ session: id, inputNames, outputNames }) => ({
+    inputNames,
+    outputNames,
+    // feeds: {name: {type, data, dims}}, the data's buffers handed over; resolves to the fetches, likewise.
+    run: (feeds, fetches) =>
+      call({ type: "run", session: id, feeds, fetches }, Object.values(feeds).map((t) => t.data.buffer)).then((r) => r.outputs),
+    release: () => call({ type: "release", session: id }),
+  });
+  const started = reply("start");
+  const earlySession = early ? reply("early").then(session) : null;
+  earlySession?.catch(() => {}); // a failure is reported to the first request for this model
+  worker.postMessage({ type: "start", ...start, early });
+  return {
+    started,
+    early: early && { model: early.model, device: early.device, loading: earlySession },
+    newSession: (bytes, device) => call({ type: "create", bytes, device }, [bytes.buffer]).then(session),
+  };
 }
 
 async function startPyodide({ scriptUrl }) {
@@ -159,11 +189,8 @@ async function boot() {
   const since = (t0) => Math.round(performance.now() - t0) / 1000;
   let t0 = performance.now();
   const runtime = await verifiedRuntime(probeWebGpu());
-  const { build, store, gpu } = runtime;
-  const files = modelFiles(build, gpu);
-  const ortReady = startOrt(runtime, gpu);
-  const early = ortReady.then((ort) => earlySession(ort, store, files, gpu));
-  const [pyodide, ort] = await Promise.all([startPyodide(runtime), ortReady]);
+  const { build, store, gpu, files, inference } = runtime;
+  const [pyodide, { threads }] = await Promise.all([startPyodide(runtime), inference.started]);
   timings.pyodide = since(t0);
   t0 = performance.now();
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
@@ -173,8 +200,8 @@ async function boot() {
   // Its dependencies (numpy, Pillow) are loaded above; nothing may be looked up on the network.
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
-  const service = browser.Service(ort, store, modelsUrl, files, settings.has("keepModels"), gpu,
-                                  (bytes, on) => newSession(ort, bytes, on), await early);
+  const service = browser.Service(store, modelsUrl, files, settings.has("keepModels"), gpu, inference.newSession,
+                                  inference.early);
   timings.wheel = since(t0);
   return {
     service,
@@ -184,7 +211,7 @@ async function boot() {
     info: {
       timings,
       crossOriginIsolated: isolated,
-      threads: ort.env.wasm.numThreads,
+      threads,
       webgpu: gpu,
       versions: { pyodide: pyodide.version, onnxruntime: build.onnxruntime_web.version, wheel: build.wheel.file },
       models: build.models,

@@ -10,7 +10,7 @@ export class IntegrityError extends Error {
 }
 
 // Where Cache Storage is missing (an opaque origin, some private modes) files come from the network, still checked.
-export async function openStore(fetchImpl = fetch) {
+export async function openStore(fetchImpl = self.fetch.bind(self)) {
   let cache = null;
   try {
     cache = await caches.open(CACHE_NAME);

@@ -1,7 +1,8 @@
 """The browser host, in Pyodide inside a Web Worker: the only module that touches JS.
 
 createImageBitmap + OffscreenCanvas decode, OffscreenCanvas.convertToBlob
-encodes, onnxruntime-web infers. `Service` is what worker.js talks to.
+encodes, onnxruntime-web infers (in the inference worker, through worker.js's
+sessions). `Service` is what worker.js talks to.
 """
 from __future__ import annotations
 
@@ -27,10 +28,9 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, ort, store, models_url: str, files: dict, new_session, gpu: dict):
-        self.ort = ort
+    def __init__(self, store, models_url: str, files: dict, new_session, gpu: dict):
         self.store = store  # static/cache.js: Cache Storage, every file checked against its sha256
-        self.new_session = new_session  # worker.js's: the one place that sets session options
+        self.new_session = new_session  # worker.js's: a session in the inference worker, which sets its options
         self.models_url = models_url
         self.files = files  # model id -> device -> {file, sha256}, from the build manifest
         # worker.js decided at start-up whether its onnxruntime-web has WebGPU, and says why not.
@@ -103,14 +103,12 @@ class BrowserHost:
     async def infer(self, session, spec: ModelSpec, tensor: np.ndarray) -> np.ndarray:
         data = Float32Array.new(tensor.size)
         data.assign(tensor)
-        feed = self.ort.Tensor.new("float32", data, to_js(list(tensor.shape)))
+        feed = {"type": "float32", "data": data, "dims": list(tensor.shape)}
         name = session.outputNames[spec.output] if isinstance(spec.output, int) else spec.output
         results = await session.run(_js({spec.input_name: feed}), to_js([name]))
         output = Reflect.get(results, name)
         mask = np.empty(output.data.length, np.float32)
         output.data.assign_to(mask)
-        feed.dispose()
-        output.dispose()
         return mask
 
 
@@ -145,8 +143,8 @@ class Service:
     ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
     """
 
-    def __init__(self, ort, store, models_url: str, files, keep_models: bool, gpu, new_session, early):
-        host = BrowserHost(ort, store, models_url, files.to_py(), new_session, gpu.to_py())
+    def __init__(self, store, models_url: str, files, keep_models: bool, gpu, new_session, early):
+        host = BrowserHost(store, models_url, files.to_py(), new_session, gpu.to_py())
         self.remover = Remover(host, keep_models)
         if early:
             self.remover.adopt(early.model, early.device, host.adopt_session(MODELS[early.model], early.device,
