@@ -48,7 +48,28 @@ def _window_mean(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
 
 def dilate(mask: np.ndarray, radius: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
     """Binary dilation of a bool mask with a (2r+1) square on two axes (of a (H, W) mask by default)."""
-    return box_mean(mask.astype(np.float32), radius, axes) > 1e-6 if radius > 0 else mask.copy()
+    out = mask.astype(bool, copy=True)
+    for axis in axes:
+        out = _dilate_axis(out, radius, axis)
+    return out
+
+
+def _dilate_axis(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
+    """OR over the window [i - radius, i + radius] along one axis: each side's run of `radius` built by doubling,
+    so a few whole-array ORs of bytes (in wasm far cheaper than the running sums of a box filter)."""
+    def part(start, stop):
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(start, stop)
+        return tuple(index)
+
+    ahead, behind = x.copy(), x.copy()
+    span = 1  # ahead[i] is the OR of x[i : i + span], behind[i] that of x[i - span + 1 : i + 1]
+    while span <= radius:
+        step = min(span, radius + 1 - span)
+        ahead[part(0, -step)] |= ahead[part(step, None)]
+        behind[part(step, None)] |= behind[part(0, -step)]
+        span += step
+    return ahead | behind
 
 
 def erode(mask: np.ndarray, radius: int) -> np.ndarray:
