@@ -129,11 +129,12 @@ function startInference(start, early, onBytes) {
   const worker = new Worker(source, { type: "module" });
   const pending = new Map();
   let nextId = 1;
-  const reply = (id) => new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+  let failed = null; // once the worker has died, every call says why instead of waiting forever
+  const reply = (id) => new Promise((resolve, reject) => (failed ? reject(failed) : pending.set(id, { resolve, reject })));
   const call = (message, transfer = []) => {
     const id = nextId++;
     const answered = reply(id);
-    worker.postMessage({ id, ...message }, transfer);
+    if (!failed) worker.postMessage({ id, ...message }, transfer);
     return answered;
   };
   worker.onmessage = ({ data }) => {
@@ -153,7 +154,8 @@ function startInference(start, early, onBytes) {
   };
   worker.onerror = (event) => {
     event.preventDefault();
-    for (const { reject } of pending.values()) reject(new Error(`The inference worker failed: ${event.message}`));
+    failed = new Error(`The inference worker failed: ${event.message ?? `could not start ${url.href}`}`);
+    for (const { reject } of pending.values()) reject(failed);
     pending.clear();
   };
   const session = ({ session: id, inputNames, outputNames }) => ({
@@ -165,6 +167,7 @@ function startInference(start, early, onBytes) {
     release: () => call({ type: "release", session: id }),
   });
   const started = reply("start");
+  started.catch(() => {}); // boot() reports a failure, once Python's files are in
   const earlySession = early ? reply("early").then(session) : null;
   earlySession?.catch(() => {}); // a failure is reported to the first request for this model
   worker.postMessage({ type: "start", ...start, early });

@@ -251,14 +251,27 @@ def test_a_damaged_model_from_the_server_is_refused(app):
     assert app.page.evaluate(CACHED_SIZE, "models/u2netp.onnx") is None, "nothing damaged is cached"
 
 
-def test_a_damaged_runtime_file_from_the_server_stops_the_start_with_its_name(app):
-    path = "pyodide/python_stdlib.zip"
+# Python's runtime is checked by worker.js, onnxruntime-web's by the inference worker it starts.
+@pytest.mark.parametrize("path", ["pyodide/python_stdlib.zip", "ort/ort-wasm-simd-threaded.wasm"])
+def test_a_damaged_runtime_file_from_the_server_stops_the_start_with_its_name(app, path):
     app.page.evaluate(REPLACE_CACHED, [path, None])
-    app.page.route(f"**/static/vendor/{path}", lambda route: route.fulfill(body=b"not a zip"))
+    app.page.route(f"**/static/vendor/{path}", lambda route: route.fulfill(body=b"damaged"))
     try:
         result = app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")
     finally:
         app.page.unroute(f"**/static/vendor/{path}")
     assert result["ok"] is False and result["code"] == "boot_failed", result
-    assert "python_stdlib.zip failed its checksum" in result["message"]
+    assert f"{path.split('/')[-1]} failed its checksum" in result["message"]
     assert app.page.evaluate(CACHED_SIZE, path) is None
+
+
+def test_an_inference_worker_that_cannot_start_stops_the_start_with_a_reason(app):
+    # On the context: the page's service worker fetches its shell files, this one among them.
+    context = app.page.context
+    context.route("**/static/inference-worker.js", lambda route: route.fulfill(status=404, body=b""))
+    try:
+        result = app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")
+    finally:
+        context.unroute("**/static/inference-worker.js")
+    assert result["ok"] is False and result["code"] == "boot_failed", result
+    assert "inference worker failed: could not start" in result["message"], result
