@@ -79,7 +79,9 @@ async function verifiedRuntime(probing) {
   );
   const checksums = new Map(needed.map((file) => [href(file), file.sha256]));
   const early = new Map(
-    needed.filter((file) => !ortFiles.includes(file)).map((file) => [href(file), store.load(href(file), file.sha256, onBytes(href(file)))]),
+    needed
+      .filter((file) => !ortFiles.includes(file))
+      .map((file) => [href(file), store.load(href(file), file.sha256, onBytes(href(file)))]),
   );
   await Promise.all(early.values());
   const load = (url) => {
@@ -130,7 +132,8 @@ function startInference(start, early, onBytes) {
   const pending = new Map();
   let nextId = 1;
   let failed = null; // once the worker has died, every call says why instead of waiting forever
-  const reply = (id) => new Promise((resolve, reject) => (failed ? reject(failed) : pending.set(id, { resolve, reject })));
+  const reply = (id) =>
+    new Promise((resolve, reject) => (failed ? reject(failed) : pending.set(id, { resolve, reject })));
   const call = (message, transfer = []) => {
     const id = nextId++;
     const answered = reply(id);
@@ -162,8 +165,10 @@ function startInference(start, early, onBytes) {
     inputNames,
     outputNames,
     // feeds: {name: {type, data, dims}}, the data's buffers handed over; resolves to the fetches, likewise.
-    run: (feeds, fetches) =>
-      call({ type: "run", session: id, feeds, fetches }, Object.values(feeds).map((t) => t.data.buffer)).then((r) => r.outputs),
+    run: (feeds, fetches) => {
+      const buffers = Object.values(feeds).map((tensor) => tensor.data.buffer);
+      return call({ type: "run", session: id, feeds, fetches }, buffers).then(({ outputs }) => outputs);
+    },
     release: () => call({ type: "release", session: id }),
   });
   const started = reply("start");

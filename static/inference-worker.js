@@ -39,9 +39,16 @@ async function startOrt({ runtime, webgpu, threads }) {
   );
   await Promise.all(loaded.values());
   const file = (name) => loaded.get(runtime.find(({ url }) => url.endsWith(`/${name}`)).url);
-  const scriptUrl = async (name) => URL.createObjectURL(new Blob([(await file(name)).bytes], { type: "text/javascript" }));
-  const [script, build] = webgpu ? ["ort.min.mjs", "ort-wasm-simd-threaded.jsep"] : ["ort.wasm.min.mjs", "ort-wasm-simd-threaded"];
-  const [module, mjs, wasm] = await Promise.all([scriptUrl(script).then((url) => import(url)), scriptUrl(`${build}.mjs`), file(`${build}.wasm`)]);
+  const scriptUrl = async (name) =>
+    URL.createObjectURL(new Blob([(await file(name)).bytes], { type: "text/javascript" }));
+  const [script, build] = webgpu
+    ? ["ort.min.mjs", "ort-wasm-simd-threaded.jsep"]
+    : ["ort.wasm.min.mjs", "ort-wasm-simd-threaded"];
+  const [module, mjs, wasm] = await Promise.all([
+    scriptUrl(script).then((url) => import(url)),
+    scriptUrl(`${build}.mjs`),
+    file(`${build}.wasm`),
+  ]);
   module.env.wasm.wasmPaths = { mjs };
   module.env.wasm.wasmBinary = wasm.bytes;
   // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
