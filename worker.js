@@ -77,12 +77,9 @@ async function verifiedRuntime(probing) {
     earlyModel(files, gpu),
     onBytes,
   );
-  const checksums = new Map(needed.map((file) => [href(file), file.sha256]));
-  const early = new Map(
-    needed
-      .filter((file) => !ortFiles.includes(file))
-      .map((file) => [href(file), store.load(href(file), file.sha256, onBytes(href(file)))]),
-  );
+  const own = needed.filter((file) => !ortFiles.includes(file));
+  const checksums = new Map(own.map((file) => [href(file), file.sha256]));
+  const early = new Map(own.map((file) => [href(file), store.load(href(file), file.sha256, onBytes(href(file)))]));
   await Promise.all(early.values());
   const load = (url) => {
     const loaded = early.get(url) ?? store.load(url, checksums.get(url));

@@ -48,7 +48,7 @@ def _window_mean(x: np.ndarray, radius: int, axis: int) -> np.ndarray:
 
 def dilate(mask: np.ndarray, radius: int, axes: tuple[int, int] = (0, 1)) -> np.ndarray:
     """Binary dilation of a bool mask with a (2r+1) square on two axes (of a (H, W) mask by default)."""
-    out = mask.astype(bool, copy=True)
+    out = np.asarray(mask, bool)  # each pass below makes a new array
     for axis in axes:
         out = _dilate_axis(out, radius, axis)
     return out
