@@ -1,28 +1,27 @@
-// The demo page's service worker: keeps the page itself (HTML, scripts, the build manifest)
-// so a second visit works offline. Network first, so a new deployment shows at once; the kept
-// copy answers only when the network does not. The runtime and models are not handled here:
-// the engine keeps and checks those itself (static/cache.js), for embedding sites too.
+// The demo page's service worker: keeps the page itself (its HTML and scripts, as the build
+// manifest lists them, and the manifest) so a second visit works offline. Network first, so a new
+// deployment shows at once; the kept copy answers only when the network does not. The runtime and
+// models are not handled here: the engine keeps and checks those itself (static/engine/store.js),
+// for embedding sites too.
 const SHELL_CACHE = "bgremove-shell-v1";
-const SHELL = [
-  "./",
-  "index.html",
-  "worker.js",
-  "static/app.js",
-  "static/app.css",
-  "static/remover.js",
-  "static/cache.js",
-  "static/inference-worker.js",
-  "static/vendor/build.json",
-];
 const scope = new URL("./", self.location.href);
-const shellUrls = new Set(SHELL.map((path) => new URL(path, scope).href));
+const vendor = new URL("static/vendor/", scope).href;
+const manifest = new URL("build.json", vendor).href;
+
+const ownStatic = new URL("static/", scope).href;
+// The page's files: the top-level ones the site is made of, static/ but for the engine's vendor/, the manifest.
+const topLevel = new Set(["", "index.html", "worker.js"].map((path) => new URL(path, scope).href));
+const isShell = (href) =>
+  topLevel.has(href) || href === manifest || (href.startsWith(ownStatic) && !href.startsWith(vendor));
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches
-      .open(SHELL_CACHE)
-      .then((cache) => cache.addAll([...shellUrls]))
-      .then(() => self.skipWaiting()),
+    (async () => {
+      const { site } = await (await fetch(manifest, { cache: "no-cache" })).json();
+      const cache = await caches.open(SHELL_CACHE);
+      await cache.addAll([scope.href, manifest, ...site.map((path) => new URL(path, scope).href)]);
+      await self.skipWaiting();
+    })(),
   );
 });
 
@@ -33,9 +32,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   url.search = "";
-  const key = request.mode === "navigate" && url.href === scope.href ? scope.href : url.href;
-  if (!shellUrls.has(key)) return;
-  event.respondWith(networkFirst(request, key));
+  if (!isShell(url.href)) return;
+  event.respondWith(networkFirst(request, url.href));
 });
 
 async function networkFirst(request, key) {

@@ -5,7 +5,6 @@ import asyncio
 import base64
 import contextlib
 import io
-import sys
 import threading
 from pathlib import Path
 
@@ -13,13 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import build  # noqa: E402
-from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from bgremove import Remover  # noqa: E402
-from bgremove.hosts.native import NativeHost  # noqa: E402
+from bgremove import Remover
+from bgremove.hosts.native import NativeHost
+from chromium import CHROMIUM, CHROMIUM_ARGS
+from tools import fixtures
+from tools.assets import ROOT
+from tools.serve import make_server
 
 BOOT_TIMEOUT_MS = 120_000
 RESULT_TIMEOUT_MS = 240_000
@@ -27,8 +25,8 @@ RESULT_TIMEOUT_MS = 240_000
 
 @pytest.fixture(scope="session")
 def images() -> Path:
-    """Real photographs shipped in scikit-image's wheel (fetched and checked by build.py)."""
-    return build.prepare_test_images()
+    """Real photographs shipped in scikit-image's wheel (fetched and checked by the build tools)."""
+    return fixtures.test_images()
 
 
 @pytest.fixture(scope="session")
@@ -59,11 +57,11 @@ def rgba_of(data: bytes) -> np.ndarray:
 
 @contextlib.contextmanager
 def serving(host: str = "127.0.0.1", **options):
-    """build.make_server(**options) on a thread of its own: yields (server, its base URL); stopped on exit.
+    """tools.serve.make_server(**options) on a thread of its own: yields (server, its base URL); stopped on exit.
 
     host only names it in the URL (localhost and 127.0.0.1 are different origins on one socket).
     """
-    srv = build.make_server(0, **options)
+    srv = make_server(0, **options)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
         yield srv, f"http://{host}:{srv.server_address[1]}/"

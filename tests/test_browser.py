@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import build
 from conftest import rgba_of
+from tools.assets import VENDOR
 
 pytestmark = pytest.mark.browser
 
@@ -100,9 +100,9 @@ DRAW = """
 
 
 def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
-    """static/remover.js, as another site would use it."""
+    """static/client/remover.js, as another site would use it."""
     result = app.page.evaluate("""async () => {
-        const { createRemover } = await import("./static/remover.js");
+        const { createRemover } = await import("./static/client/remover.js");
         const starting = [];
         const remover = createRemover({ model: "u2netp", onProgress: (event) => starting.push(event) });
         await remover.ready;
@@ -125,7 +125,7 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
                  start: [...new Set(starting.map((e) => e.stage))], runtime: last("runtime"), model: last("model") };
     }""" % DRAW)
     # Without the WebGPU flags this Chromium has no adapter, so the worker fetches no WebGPU runtime.
-    runtime = json.loads((build.VENDOR / "build.json").read_text())["runtime"]
+    runtime = json.loads((VENDOR / "build.json").read_text())["runtime"]
     runtime_bytes = sum(f["bytes"] for f in runtime if not f.get("webgpu"))
     assert result["start"] == ["runtime", "model"], "createRemover({model}) loads the model while the engine boots"
     assert result["runtime"]["bytes"] == {"done": runtime_bytes, "total": runtime_bytes}
@@ -142,7 +142,7 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
 
 def test_embedding_api_takes_every_kind_of_input(app):
     result = app.page.evaluate("""async () => {
-        const { createRemover } = await import("./static/remover.js");
+        const { createRemover } = await import("./static/client/remover.js");
         const remover = createRemover({ model: "u2netp", preset: "fast" });
         %s
         const blob = await canvas.convertToBlob();
@@ -176,7 +176,7 @@ def test_embedding_api_takes_every_kind_of_input(app):
 
 def test_cancelled_requests_reject_and_the_worker_carries_on(app):
     result = app.page.evaluate("""async () => {
-        const { createRemover } = await import("./static/remover.js");
+        const { createRemover } = await import("./static/client/remover.js");
         const remover = createRemover({ model: "u2netp" });
         %s
         const blob = await canvas.convertToBlob();
@@ -198,7 +198,7 @@ def test_cancelled_requests_reject_and_the_worker_carries_on(app):
 
 
 REMOVE_WITH_A_NEW_WORKER = """async (model) => {
-    const { createRemover } = await import("./static/remover.js");
+    const { createRemover } = await import("./static/client/remover.js");
     const remover = createRemover({ model });
     %s
     try {
@@ -210,21 +210,23 @@ REMOVE_WITH_A_NEW_WORKER = """async (model) => {
         remover.dispose();
     }
 }""" % DRAW
+# The engine's Cache Storage, by the name its store gives it.
+OPEN_CACHE = 'const cache = await caches.open((await import("./static/engine/store.js")).CACHE_NAME);'
 CACHED_SIZE = """async (path) => {
-    const cache = await caches.open("bgremove-v1");
+    %s
     const hit = await cache.match(new URL(`static/vendor/${path}`, location.href).href);
     return hit ? (await hit.arrayBuffer()).byteLength : null;
-}"""
+}""" % OPEN_CACHE
 REPLACE_CACHED = """async ([path, body]) => {
-    const cache = await caches.open("bgremove-v1");
+    %s
     const url = new URL(`static/vendor/${path}`, location.href).href;
     if (body === null) await cache.delete(url); else await cache.put(url, new Response(body));
-}"""
+}""" % OPEN_CACHE
 
 
 def test_runtime_and_models_are_kept_in_cache_storage_and_a_damaged_copy_is_replaced(app):
     assert app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")["ok"]
-    manifest = json.loads((build.VENDOR / "build.json").read_text())
+    manifest = json.loads((VENDOR / "build.json").read_text())
     for file in manifest["runtime"]:
         # A worker without WebGPU (this Chromium has no adapter) never fetches the WebGPU runtime.
         expected = None if file.get("webgpu") else file["bytes"]
@@ -268,10 +270,10 @@ def test_a_damaged_runtime_file_from_the_server_stops_the_start_with_its_name(ap
 def test_an_inference_worker_that_cannot_start_stops_the_start_with_a_reason(app):
     # On the context: the page's service worker fetches its shell files, this one among them.
     context = app.page.context
-    context.route("**/static/inference-worker.js", lambda route: route.fulfill(status=404, body=b""))
+    context.route("**/static/engine/inference-worker.js", lambda route: route.fulfill(status=404, body=b""))
     try:
         result = app.page.evaluate(REMOVE_WITH_A_NEW_WORKER, "u2netp")
     finally:
-        context.unroute("**/static/inference-worker.js")
+        context.unroute("**/static/engine/inference-worker.js")
     assert result["ok"] is False and result["code"] == "boot_failed", result
     assert "inference worker failed: could not start" in result["message"], result

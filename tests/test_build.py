@@ -1,27 +1,28 @@
-"""build.py: checksums, the shipped Pyodide lock, and what the server sends."""
+"""The build tools (py/tools): checksums, the shipped Pyodide lock, the wheel, and what the server sends."""
 import json
 import urllib.error
 import urllib.request
+import zipfile
 
 import pytest
 
-import build
+from bgremove.models import MODELS
 from conftest import ROOT, App, serving
+from tools import assemble, assets, wheel
 
 
 def test_a_checksum_mismatch_names_the_file_and_both_sums(tmp_path):
     with pytest.raises(SystemExit) as caught:
-        build.verify("u2netp.onnx", "ab" * 32, "cd" * 32)
+        assets.verify("u2netp.onnx", "ab" * 32, "cd" * 32)
     message = str(caught.value.code)
     assert "u2netp.onnx" in message and "cd" * 32 in message and "ab" * 32 in message
 
 
 def test_a_tampered_cached_download_stops_the_build(tmp_path, monkeypatch):
-    entry = build.LOCK["downloads"]["rembg-lite"]
+    entry = assets.lock()["downloads"]["rembg-lite"]
     (tmp_path / entry["file"]).write_bytes(b"tampered")
-    monkeypatch.setattr(build, "DOWNLOADS", tmp_path)
     with pytest.raises(SystemExit) as caught:
-        build.fetch("rembg-lite")
+        assets.fetch("rembg-lite", downloads=tmp_path)
     assert entry["file"] in str(caught.value.code) and entry["sha256"] in str(caught.value.code)
 
 
@@ -30,29 +31,48 @@ def test_shipped_pyodide_lock_lists_only_what_is_shipped():
     assert sorted(lock["packages"]) == ["micropip", "numpy", "packaging", "pillow"]
     for package in lock["packages"].values():
         path = ROOT / "static/vendor/pyodide" / package["file_name"]
-        assert build.sha256_file(path) == package["sha256"]
+        assert assets.sha256_file(path) == package["sha256"]
 
 
 def test_vendor_models_match_the_lock():
     """Each served model is the download, or its rewrite, exactly as pinned; build.json says which."""
     listed = {entry["id"]: entry for entry in json.loads((ROOT / "static/vendor/build.json").read_text())["models"]}
-    for model_id, model in build.LOCK["models"].items():
+    for model_id, model in assets.lock()["models"].items():
         served = model.get("rewrite", model)
-        assert build.sha256_file(ROOT / "static/vendor/models" / model["file"]) == served["sha256"]
+        assert assets.sha256_file(ROOT / "static/vendor/models" / MODELS[model_id].file) == served["sha256"]
         assert listed[model_id]["sha256"] == served["sha256"] and listed[model_id]["bytes"] == served["bytes"]
         if "rewrite" in model:
             assert listed[model_id]["rewrite"]["source_sha256"] == model["sha256"]
         if "webgpu" in model:  # the WebGPU variant, rewritten from the served file
             variant, entry = model["webgpu"], listed[model_id]["webgpu"]
-            assert build.sha256_file(ROOT / "static/vendor/models" / variant["file"]) == variant["sha256"]
+            assert assets.sha256_file(ROOT / "static/vendor/models" / variant["file"]) == variant["sha256"]
             assert (entry["file"], entry["sha256"], entry["bytes"]) == (variant["file"], variant["sha256"],
                                                                         variant["bytes"])
             assert entry["rewrite"]["source_sha256"] == served["sha256"]
 
 
-def test_the_wheel_is_reproducible():
-    first = build.build_wheel()
-    assert build.build_wheel() == first
+def test_the_wheel_is_reproducible_and_holds_only_the_pipeline(tmp_path):
+    first = wheel.build(tmp_path / "first")
+    assert wheel.build(tmp_path / "second") == first
+    with zipfile.ZipFile(tmp_path / "first" / first["file"]) as archive:
+        names = archive.namelist()
+        entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    assert {name.split("/")[0] for name in names} == {"bgremove", "bgremove-0.1.0.dist-info"}
+    assert not any("evaluation" in name or "metrics" in name for name in names), "development tools stay home"
+    assert "bgremove = bgremove.cli:main" in entry_points, "pyproject.toml's scripts are in the wheel"
+
+
+def test_the_manifest_carries_pythons_facts_for_the_javascript():
+    from bgremove.formats import OUTPUT_FORMATS
+    from bgremove.options import BROWSER_DEVICES
+
+    manifest = json.loads((ROOT / "static/vendor/build.json").read_text())
+    assert [f["name"] for f in manifest["formats"]] == list(OUTPUT_FORMATS) and manifest["devices"] == list(BROWSER_DEVICES)
+    assert "worker.js" in manifest["site"] and "static/shared/rpc.js" in manifest["site"], "the page's own files"
+    for entry in manifest["models"]:
+        spec = MODELS[entry["id"]]
+        assert (entry["file"], entry["licence"], entry["label"], entry["input_size"]) == \
+            (spec.file, spec.licence, spec.label, spec.size)
 
 
 def head(url: str):
@@ -84,7 +104,7 @@ def test_server_serves_only_the_app(server, path):
 @pytest.mark.browser
 def test_the_exported_folder_is_the_whole_site(tmp_path, chromium, images):
     site = tmp_path / "site"
-    build.export_site(site)
+    assemble.export_site(site)
     assert sorted(p.name for p in site.iterdir()) == ["index.html", "static", "sw.js", "worker.js"]
     with serving(root=site) as (_, url):
         page = chromium.new_page()

@@ -1,8 +1,8 @@
 """examples/embed.html: another site, on its own origin, embedding the worker from the app's origin."""
 import pytest
 
-import build
 from conftest import App, serving
+from tools.serve import EXAMPLE
 
 pytestmark = pytest.mark.browser
 
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def another_site(chromium, server):
     # localhost vs 127.0.0.1: a different origin even on the same machine.
-    with serving("localhost", served=build.EXAMPLE_SERVED, index="examples/embed.html") as (_, site):
+    with serving("localhost", served=EXAMPLE, index="examples/embed.html") as (_, site):
         page = chromium.new_page()
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -52,7 +52,7 @@ def test_bad_input_cancellation_and_dispose(another_site, images):
 
 def test_the_example_host_serves_only_the_examples(another_site):
     base = another_site.url.split("/?")[0]
-    for path, status in (("/", 200), ("/examples/embed.html", 200), ("/worker.js", 404), ("/static/remover.js", 404)):
+    for path, status in (("/", 200), ("/examples/embed.html", 200), ("/worker.js", 404), ("/static/client/remover.js", 404)):
         assert another_site.request.get(base + path).status == status, path
 
 

@@ -1,4 +1,4 @@
-"""build.py eval's two modes on a tiny set built here: a disc with known alpha over a real photo."""
+"""build.py eval (py/tools/evaluation.py)'s two modes on a tiny set built here: a disc with known alpha over a real photo."""
 import json
 import os
 import subprocess
@@ -7,13 +7,13 @@ import sys
 import numpy as np
 from PIL import Image
 
-from bgremove import evaluation
+from tools import evaluation
 from conftest import ROOT, rgba_of
 
 
 def run_eval(args, cache):
     env = dict(os.environ, BGREMOVE_CACHE=str(cache))
-    return subprocess.run([sys.executable, "-m", "bgremove.evaluation", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "tools.evaluation", *args], capture_output=True, text=True,
                           cwd=ROOT, env=env)
 
 

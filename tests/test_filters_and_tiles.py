@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bgremove import tiles
-from bgremove.filters import box_mean, dilate, erode, gaussian_gradient_magnitude
+from bgremove.filters import box_mean, dilate, erode
 
 
 def brute_box_mean(x, r):
@@ -31,11 +31,6 @@ def test_dilate_and_erode_by_hand():
     mask[3, 3] = True
     assert dilate(mask, 1).sum() == 9 and dilate(mask, 2)[1:6, 1:6].all()
     assert erode(dilate(mask, 2), 2).sum() == 1
-
-
-def test_gradient_magnitude_of_a_ramp_is_its_slope():
-    ramp = np.tile(np.arange(40, dtype=np.float64) * 0.01, (40, 1))
-    assert gaussian_gradient_magnitude(ramp, 1.4)[20, 20] == pytest.approx(0.01, rel=1e-6)
 
 
 def test_tiles_cover_the_mask_and_round_trip():

@@ -35,7 +35,8 @@ def test_dimensions_come_from_the_header():
 def test_options_defaults_and_aliases():
     options = Options.parse(None)
     assert (options.model, options.output, options.format, options.device) == ("isnet-medium", "foreground", "png", "auto")
-    assert Options.parse({"format": "image/jpg"}).mime == "image/jpeg"
+    assert Options.parse({"format": "image/jpg"}).output_format.mime == "image/jpeg"
+    assert Options.parse({"format": "PNG"}).format == "png"
 
 
 @pytest.mark.parametrize("raw", [{"model": "nope"}, {"output": "alpha"}, {"format": "gif"}, {"quality": 2},
@@ -48,16 +49,24 @@ def test_bad_options_name_the_problem(raw):
 
 def test_presets_set_each_knob_unless_the_request_does():
     fast, balanced = Options.parse({"preset": "fast"}), Options.parse(None)
-    assert [fast.knob(k) for k in ("resize", "upsample", "foreground", "crop_pass")] == \
-        ["squash", "bilinear", "photo", "off"]
+    assert [fast.knob(k) for k in ("resize", "refine", "edge_colour", "crop_pass")] == \
+        ["squash", "none", "photo", "off"]
     assert balanced.preset == "balanced" and balanced.knob("resize") == "fit"
-    assert Options.parse({"preset": "best"}).knob("upsample") == "matte"
+    assert Options.parse({"preset": "best"}).knob("refine") == "matting"
     assert Options.parse({"preset": "best", "crop_pass": "on"}).knob("crop_pass") == "on"
     assert Options.parse({"preset": "fast", "resize": "letterbox"}).knob("resize") == "letterbox"
 
 
-@pytest.mark.parametrize("raw", [{"preset": "ultra"}, {"resize": "stretch"}, {"upsample": "bicubic"},
-                                 {"foreground": "guess"}, {"crop_pass": "maybe"}])
+def test_the_knobs_old_names_are_still_accepted():
+    with pytest.warns(DeprecationWarning, match="'upsample' is now 'refine'"):
+        old = Options.parse({"preset": "fast", "upsample": "matte", "foreground": "estimate"})
+    assert (old.knob("refine"), old.knob("edge_colour")) == ("matting", "estimate")
+    with pytest.warns(DeprecationWarning):
+        assert Options.parse({"upsample": "bilinear"}).knob("refine") == "none"
+
+
+@pytest.mark.parametrize("raw", [{"preset": "ultra"}, {"resize": "stretch"}, {"refine": "bicubic"},
+                                 {"edge_colour": "guess"}, {"crop_pass": "maybe"}, {"upsample": "bicubic"}])
 def test_bad_refinement_options_are_refused(raw):
     with pytest.raises(BgRemoveError) as caught:
         Options.parse(raw)

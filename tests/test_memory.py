@@ -22,7 +22,7 @@ MEASURE = "async () => (await performance.measureUserAgentSpecificMemory()).byte
 # seconds after dispose() the worker is gone and the answer is immediate.
 TERMINATION_S = 3
 SETUP = """async () => {
-    const { createRemover } = await import("./static/remover.js");
+    const { createRemover } = await import("./static/client/remover.js");
     const canvas = new OffscreenCanvas(640, 480);
     const context = canvas.getContext("2d");
     context.fillStyle = "#2a7"; context.fillRect(0, 0, 640, 480);
@@ -75,7 +75,7 @@ def test_create_remove_dispose_cycles_do_not_grow_memory(page):
 
 def test_switching_models_releases_the_previous_session_unless_kept(page):
     released = page.evaluate("""async () => {
-        const { createRemover } = await import("./static/remover.js");
+        const { createRemover } = await import("./static/client/remover.js");
         const loaded = {};
         for (const keepModels of [false, true]) {
             const remover = createRemover({ keepModels });

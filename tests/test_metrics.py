@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bgremove import metrics
+from tools import metrics
 
 
 def square(size=40, lo=10, hi=30):
@@ -42,3 +42,8 @@ def test_colour_error_weighs_semi_transparent_pixels_by_alpha():
     rgb[0, 0] = rgb[0, 2] = 255  # not semi-transparent: ignored
     expected = (0.5 * 0.2 + 0.25 * 0.4) / 0.75
     assert metrics.colour_error(rgb, true_colour, truth) == pytest.approx(expected)
+
+
+def test_gradient_magnitude_of_a_ramp_is_its_slope():
+    ramp = np.tile(np.arange(40, dtype=np.float64) * 0.01, (40, 1))
+    assert metrics.gaussian_gradient_magnitude(ramp, 1.4)[20, 20] == pytest.approx(0.01, rel=1e-6)

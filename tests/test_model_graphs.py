@@ -1,16 +1,17 @@
-"""The build-time graph rewrite (py/model_graphs.py): what it keeps, and that the shipped models still agree."""
+"""The build-time graph rewrite (py/tools/graphs.py): what it keeps, and that the shipped models still agree."""
 import numpy as np
 import onnx
 import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-import build
 from bgremove.models import MODELS
 from bgremove.postprocess import mask_from_output
 from bgremove import preprocess
 from bgremove.preprocess import model_input
-from model_graphs import float32_compute, floor_pooling, integer_convs_as_float, keep_outputs
+from tools.assemble import model_bytes, served_model_files
+from tools.assets import VENDOR, lock
+from tools.graphs import float32_compute, floor_pooling, integer_convs_as_float, keep_outputs
 from conftest import rgba_of
 
 
@@ -110,16 +111,15 @@ def test_integer_convolutions_in_float_give_identical_results_ties_included():
 #     499 pixels one level apart (no float16 rounding between layers).
 #   isnet-small served and its float WebGPU variant: identical. u2netp served: identical.
 TOLERANCES = {"isnet-medium.onnx": (1e-3, 1e-3, 1), "isnet-medium.float32.onnx": (1e-3, 1e-3, 1)}
-SHIPPED = [(model_id, file) for model_id, entry in build.LOCK["models"].items()
-           for file in [entry["file"], *([entry["webgpu"]["file"]] if "webgpu" in entry else [])]]
+SHIPPED = [(model_id, file) for model_id in lock()["models"] for file in served_model_files(model_id)]
 
 
 @pytest.mark.parametrize("model_id,file", SHIPPED)
 def test_every_shipped_rewrite_gives_the_same_mask(model_id, file, images):
     """Same photo, the original download against each file the app serves, native onnxruntime."""
     spec = MODELS[model_id]
-    original = session(build.model_bytes(build.LOCK["models"][model_id]))
-    rewritten = session((build.VENDOR / "models" / file).read_bytes())
+    original = session(model_bytes(model_id))
+    rewritten = session((VENDOR / "models" / file).read_bytes())
     name = original.get_outputs()[spec.output].name if isinstance(spec.output, int) else spec.output
     tensor = preprocess.tensor(model_input(rgba_of((images / "astronaut.png").read_bytes()), spec), spec)
     before = original.run([name], {spec.input_name: tensor})[0]
@@ -133,8 +133,8 @@ def test_every_shipped_rewrite_gives_the_same_mask(model_id, file, images):
 
 def test_the_served_files_drop_the_side_outputs_and_ceil_mode():
     for model_id, file in SHIPPED:
-        graph = onnx.load(build.VENDOR / "models" / file).graph
+        graph = onnx.load(VENDOR / "models" / file).graph
         assert all(helper.get_attribute_value(a) == 0 for n in graph.node if n.op_type == "MaxPool"
                    for a in n.attribute if a.name == "ceil_mode"), file
-        if "keep_outputs" in build.LOCK["models"][model_id].get("rewrite", {}):
+        if "keep_outputs" in lock()["models"][model_id].get("rewrite", {}):
             assert [o.name for o in graph.output] == ["output"], file

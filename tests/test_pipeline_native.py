@@ -232,15 +232,6 @@ def test_command_line(images, tmp_path):
     assert out.shape == (400, 600, 4) and out[0, 0, 3] < 20
 
 
-def test_model_table_matches_the_lock():
-    from bgremove.models import MODELS
-
-    lock = json.loads((ROOT / "assets.lock.json").read_text())["models"]
-    assert set(lock) == set(MODELS)
-    for model_id, spec in MODELS.items():
-        assert lock[model_id]["file"] == spec.file and lock[model_id]["licence"] == spec.licence
-
-
 def test_decoded_pixels_and_a_background_colour(images, native):
     data = (images / "coffee.png").read_bytes()
     pixels = rgba_of(data)

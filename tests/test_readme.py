@@ -21,7 +21,7 @@ def readme_example() -> str:
 
 def test_the_readme_embedding_example_runs_as_written(app, images):
     page = app.page
-    # Served beside index.html, where the example's "./static/remover.js" resolves.
+    # Served beside index.html, where the example's "./static/client/remover.js" resolves.
     page.route("**/readme-example.js", lambda route: route.fulfill(
         body=readme_example(), content_type="text/javascript", headers={"Cache-Control": "no-store"}))
     logged = []

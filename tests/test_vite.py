@@ -1,6 +1,6 @@
 """A site built with a bundler works with no configuration: tests/vite-app, built by Vite, run in Chromium.
 
-The app bundles static/remover.js into its own code (copied in, as a site would vendor it) and
+The app bundles static/client/remover.js (and the shared/rpc.js it imports) into its own code (copied in, as a site would vendor it) and
 names the asset host with assetsUrl; the worker, runtime and models come from the app server on
 another origin. No vite.config is written: whatever Vite does by default must work.
 """
@@ -9,22 +9,23 @@ import subprocess
 
 import pytest
 
-import build
 from conftest import BOOT_TIMEOUT_MS, RESULT_TIMEOUT_MS, ROOT, serving
+from tools import fixtures
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def vite_site(tmp_path_factory):
-    app = build.prepare_vite_app()
+    app = fixtures.vite_app()
     for stale in ("index.html", "src", "dist", "vite.config.js"):
         target = app / stale
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-    shutil.copy(build.VITE_APP / "index.html", app / "index.html")
-    shutil.copytree(build.VITE_APP / "src", app / "src")
+    shutil.copy(fixtures.VITE_APP / "index.html", app / "index.html")
+    shutil.copytree(fixtures.VITE_APP / "src", app / "src")
     (app / "src" / "bgremove").mkdir()
-    shutil.copy(ROOT / "static" / "remover.js", app / "src" / "bgremove" / "remover.js")
+    for folder in ("client", "shared"):
+        shutil.copytree(ROOT / "static" / folder, app / "src" / "bgremove" / folder)
     dist = tmp_path_factory.mktemp("vite") / "dist"
     result = subprocess.run([str(app / "node_modules" / ".bin" / "vite"), "build", "--outDir", str(dist)],
                             cwd=app, capture_output=True, text=True)
@@ -37,7 +38,7 @@ def test_a_vite_built_site_removes_a_background(vite_site, chromium, server, ima
     dist, url = vite_site
     bundles = list((dist / "assets").glob("*.js"))
     assert len(bundles) == 1 and "RemovalError" in bundles[0].read_text(), "remover.js is inside the site's bundle"
-    assert not list(dist.rglob("remover.js")) and not list(dist.rglob("worker*.js")), "nothing copied beside it"
+    assert not list(dist.rglob("remover.js")) and not list(dist.rglob("*worker*.js")), "nothing copied beside it"
 
     page = chromium.new_page()
     errors = []

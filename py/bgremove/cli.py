@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 
 from .errors import BgRemoveError
+from .formats import OUTPUT_FORMATS, output_format_of
 from .models import DEFAULT_MODEL, MODELS
-from .options import DEFAULT_PRESET, FORMATS, PRESETS, Options
+from .options import DEFAULT_PRESET, PRESETS, Options
 from .pipeline import Remover
 from .postprocess import OUTPUTS
-
-_SUFFIXES = {"png": ".png", "webp": ".webp", "jpeg": ".jpg"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
                         help="fast: the reference pipeline; balanced: refined edges and colours; best")
     parser.add_argument("--output", default="foreground", choices=OUTPUTS, help="what to keep")
-    parser.add_argument("--format", choices=sorted(FORMATS), help="default: from the output name, else png")
+    parser.add_argument("--format", choices=sorted(OUTPUT_FORMATS), help="default: from the output name, else png")
     parser.add_argument("--quality", type=float, default=0.9, help="0..1, for webp and jpeg")
     parser.add_argument("--models-dir", type=Path, help="folder holding the .onnx files")
     args = parser.parse_args(argv)
@@ -38,7 +37,7 @@ async def _run(args) -> int:
     failures = 0
     for source in args.images:
         target = _target(args, source)
-        fmt = args.format or _format_of(target) or "png"
+        fmt = args.format or output_format_of(target.suffix) or "png"
         try:
             options = Options.parse({"model": args.model, "preset": args.preset, "output": args.output,
                                      "format": fmt, "quality": args.quality})
@@ -49,7 +48,7 @@ async def _run(args) -> int:
             print(f"{source}: error [{code}] {error}", file=sys.stderr)
             continue
         if target.suffix == "":
-            target = target.with_suffix(_SUFFIXES[fmt])
+            target = target.with_suffix("." + OUTPUT_FORMATS[fmt].extension)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(result.image)
         inference = result.timings.get("inference", 0.0)
@@ -64,7 +63,3 @@ def _target(args, source: Path) -> Path:
         return args.out / source.stem
     return args.out
 
-
-def _format_of(path: Path) -> str | None:
-    suffix = path.suffix.lower().lstrip(".")
-    return {"jpg": "jpeg"}.get(suffix, suffix) if suffix in ("png", "webp", "jpg", "jpeg") else None

@@ -1,4 +1,4 @@
-"""Small vectorised image filters shared by refinement and evaluation (NumPy only)."""
+"""Small vectorised image filters for refinement (NumPy only)."""
 from __future__ import annotations
 
 import numpy as np
@@ -80,29 +80,3 @@ def erode(mask: np.ndarray, radius: int) -> np.ndarray:
 def boundary(mask: np.ndarray) -> np.ndarray:
     """(H, W) bool: the pixels on either side of a bool mask's edge."""
     return dilate(mask, 1) & ~erode(mask, 1)
-
-
-def gaussian_gradient_magnitude(x: np.ndarray, sigma: float) -> np.ndarray:
-    """|grad(G_sigma * x)| of a (H, W) float image, with Gaussian derivative filters."""
-    radius = int(np.ceil(3 * sigma))
-    t = np.arange(-radius, radius + 1, dtype=np.float64)
-    g = np.exp(-t * t / (2 * sigma * sigma))
-    g /= g.sum()
-    dg = -t * g
-    dg /= -(t * dg).sum()  # a ramp's slope comes out unchanged
-    x = x.astype(np.float64)
-    gx = _convolve(_convolve(x, g, 0), dg, 1)
-    gy = _convolve(_convolve(x, dg, 0), g, 1)
-    return np.hypot(gx, gy)
-
-
-def _convolve(x: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
-    radius = len(kernel) // 2
-    pad = [(0, 0)] * x.ndim
-    pad[axis] = (radius, radius)
-    padded = np.pad(x, pad, mode="edge")
-    out = np.zeros_like(x)
-    n = x.shape[axis]
-    for i, weight in enumerate(kernel[::-1]):
-        out += weight * np.take(padded, np.arange(i, i + n), axis=axis)
-    return out

@@ -1,16 +1,51 @@
-"""Recognise an image container from its first bytes, before any decoder sees it.
-
-This is what tells "not an image at all" apart from "an image we cannot read".
+"""Image formats: the ones we read, recognised from a file's first bytes before any decoder sees it
+(what tells "not an image at all" apart from "an image we cannot read"), and the ones we write.
 """
 from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 from PIL import Image
 
 from . import errors
 from .errors import BgRemoveError
+
+# Enough of a file to find its format and size: PNG, GIF, BMP and WebP say them in their first bytes,
+# JPEG after its metadata segments (EXIF, ICC profile), which rarely pass this.
+HEADER_BYTES = 1 << 18
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    name: str        # as options say it
+    mime: str
+    extension: str   # of a file name, without the dot
+    pillow: str      # Pillow's name for its encoder
+    alpha: bool      # keeps transparency; without it the result is flattened onto a colour
+    label: str       # for people
+
+
+OUTPUT_FORMATS: dict[str, OutputFormat] = {f.name: f for f in (
+    OutputFormat("png", "image/png", "png", "PNG", True, "PNG"),
+    OutputFormat("webp", "image/webp", "webp", "WEBP", True, "WebP"),
+    OutputFormat("jpeg", "image/jpeg", "jpg", "JPEG", False, "JPEG"),
+)}
+_ALIASES = {"jpg": "jpeg"}
+
+
+def output_format_name(value: str) -> str:
+    """An output format as people write it ("PNG", "jpg", "image/webp") in the options' spelling."""
+    name = str(value).lower().removeprefix("image/")
+    return _ALIASES.get(name, name)
+
+
+def output_format_of(path_suffix: str) -> str | None:
+    """The output format a file name's suffix (".jpg") asks for, if any."""
+    name = output_format_name(path_suffix.lstrip("."))
+    return name if name in OUTPUT_FORMATS else None
+
 
 # Formats that browsers and Pillow both decode.
 _SIGNATURES = (
@@ -29,7 +64,8 @@ _OTHER = (
 
 
 def sniff(data: bytes) -> str:
-    """Return the image format of `data` ("png", "jpeg", "webp", ...) or raise BgRemoveError."""
+    """Return the image format of `data`, a file or its first bytes ("png", "jpeg", "webp", ...), or raise
+    BgRemoveError."""
     if len(data) == 0:
         raise BgRemoveError(errors.EMPTY_INPUT, "The file is empty.")
     head = bytes(data[:32])
@@ -50,7 +86,8 @@ def sniff(data: bytes) -> str:
 
 
 def dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header alone, or None where Pillow cannot tell.
+    """(width, height) from the header alone (a file or its first HEADER_BYTES), or None where Pillow
+    cannot tell.
 
     Lets a huge image be refused before anything decodes all of its pixels.
     """

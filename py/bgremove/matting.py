@@ -65,7 +65,10 @@ def matte_in_band(alpha: np.ndarray, photo: np.ndarray) -> np.ndarray:
 
 
 def _solve(model: LocalLinearModel, prior: np.ndarray, weight: np.ndarray, iterations: int) -> np.ndarray:
-    """(L + W) x = W prior for a stack of tiles (T, n, n), each its own system; W = diag(weight)."""
+    """(L + W) x = W prior for a stack of tiles (T, n, n), each its own system; W = diag(weight).
+
+    L here is Levin et al.'s Laplacian over each pixel's window count, which the tile's border rows make
+    slightly unsymmetric; conjugate gradients still converge on it (tests/test_known_answers.py)."""
     def apply(p):
         return p - model.filter(p) + weight * p
 

@@ -1,7 +1,8 @@
 """The model table: what each segmentation graph expects and returns.
 
-A model is data, not code: adding one is adding a row. Where the file comes
-from and its checksum live in assets.lock.json; this table says how to feed it.
+A model is data, not code: adding one is adding a row. This table is the one place for what a
+model is (its file, licence, input and output); where its bytes come from and their checksum live
+in assets.lock.json. The build copies both into static/vendor/build.json for the JavaScript.
 """
 from __future__ import annotations
 
@@ -20,18 +21,22 @@ class ModelSpec:
     scale_by_max: bool             # divide pixels by the image's maximum before mean/std (rembg)
     resize: str                    # "bilinear" (the reference's own) or "lanczos" (rembg's, via Pillow)
     minmax_output: bool            # stretch the raw output to 0..1 (rembg's u2net family)
-    licence: str
+    licence: str                   # of the weights
+    label: str                     # for people: the page's model list
 
 
 MODELS: dict[str, ModelSpec] = {
     # @imgly/background-removal: (pixel - 128) / 256 on a 1024x1024 squash, output already 0..1.
     "isnet-medium": ModelSpec("isnet-medium", "isnet-medium.onnx", 1024, "input", "output",
-                              (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0"),
+                              (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
+                              "IS-Net medium (fp16)"),
     "isnet-small": ModelSpec("isnet-small", "isnet-small.onnx", 1024, "input", "output",
-                             (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0"),
+                             (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
+                             "IS-Net small (quint8)"),
     # rembg's u2netp: image / max, ImageNet mean and std, Lanczos to 320x320, first output min-max normalised.
     "u2netp": ModelSpec("u2netp", "u2netp.onnx", 320, "input.1", 0,
-                        (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), True, "lanczos", True, "Apache-2.0"),
+                        (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), True, "lanczos", True, "Apache-2.0",
+                        "U²-Net p (small, fast)"),
 }
 
 DEFAULT_MODEL = "isnet-medium"

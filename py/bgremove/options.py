@@ -2,28 +2,35 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from . import errors
 from .errors import BgRemoveError
+from .formats import OUTPUT_FORMATS, OutputFormat, output_format_name
 from .models import DEFAULT_MODEL, MODELS
-from .postprocess import FOREGROUND_METHODS, OUTPUTS, UPSAMPLE_METHODS
+from .postprocess import EDGE_COLOURS, OUTPUTS, REFINE_METHODS
 from .preprocess import RESIZE_POLICIES
 
-FORMATS = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 # "auto" picks the best device the host has: webgpu, else wasm in the browser; cpu under CPython.
-DEVICES = ("auto", "webgpu", "wasm", "cpu")
+BROWSER_DEVICES = ("auto", "webgpu", "wasm")
+DEVICES = (*BROWSER_DEVICES, "cpu")
 # Quality presets: what each sets, unless the request sets that knob itself.
 # fast is the reference pipeline exactly (squash, its bilinear, the photo's colours).
 PRESETS = {
-    "fast": {"resize": "squash", "upsample": "bilinear", "foreground": "photo", "crop_pass": "off"},
-    "balanced": {"resize": "fit", "upsample": "guided", "foreground": "estimate", "crop_pass": "off"},
+    "fast": {"resize": "squash", "refine": "none", "edge_colour": "photo", "crop_pass": "off"},
+    "balanced": {"resize": "fit", "refine": "guided", "edge_colour": "estimate", "crop_pass": "off"},
     # The crop pass is in no preset: on the evaluation set it does not pay (docs/eval.md, README).
-    "best": {"resize": "fit", "upsample": "matte", "foreground": "estimate", "crop_pass": "off"},
+    "best": {"resize": "fit", "refine": "matting", "edge_colour": "estimate", "crop_pass": "off"},
 }
 CROP_PASS = ("off", "on")
 DEFAULT_PRESET = "balanced"
+# Knobs by their names before 0.2 (the README documented them), still accepted: name -> (new name, values).
+DEPRECATED = {
+    "upsample": ("refine", {"bilinear": "none", "guided": "guided", "matte": "matting"}),
+    "foreground": ("edge_colour", {"photo": "photo", "estimate": "estimate"}),
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,8 @@ class Options:
     device: str = "auto"
     preset: str = DEFAULT_PRESET
     resize: str | None = None      # squash | letterbox | fit (default: the preset's)
-    upsample: str | None = None    # bilinear | guided | matte: how the mask's edge reaches full size
-    foreground: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
+    refine: str | None = None      # none | guided | matting: how the mask's uncertain edge is re-estimated
+    edge_colour: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
     crop_pass: str | None = None   # off | on: the model on a small subject's box alone (crop.py)
     background: str | None = None  # "#rrggbb": composite the cut-out over this colour
 
@@ -49,20 +56,24 @@ class Options:
         return None if self.background is None else tuple(bytes.fromhex(self.background[1:]))
 
     @property
-    def mime(self) -> str:
-        return FORMATS[self.format]
+    def output_format(self) -> OutputFormat:
+        return OUTPUT_FORMATS[self.format]
 
     @classmethod
     def parse(cls, raw: Mapping | None) -> Options:
         """Build from a plain mapping (a JS object's dict, CLI args), rejecting anything unknown."""
         raw = dict(raw or {})
+        for old, (new, values) in DEPRECATED.items():
+            if raw.get(old) is not None:
+                warnings.warn(f"Option {old!r} is now {new!r}.", DeprecationWarning, stacklevel=2)
+                value = raw.pop(old)
+                raw.setdefault(new, values.get(value, value))
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
             raise _bad(f"Unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}.")
         values = {k: v for k, v in raw.items() if v is not None}
-        fmt = str(values.get("format", cls.format)).lower().removeprefix("image/")
-        values["format"] = "jpeg" if fmt == "jpg" else fmt
+        values["format"] = output_format_name(values.get("format", cls.format))
         options = cls(**values)
         options._check()
         return options
@@ -70,11 +81,11 @@ class Options:
     def _check(self) -> None:
         _one_of("model", self.model, MODELS)
         _one_of("output", self.output, OUTPUTS)
-        _one_of("format", self.format, FORMATS)
+        _one_of("format", self.format, OUTPUT_FORMATS)
         _one_of("device", self.device, DEVICES)
         _one_of("preset", self.preset, PRESETS)
-        for name, allowed in (("resize", RESIZE_POLICIES), ("upsample", UPSAMPLE_METHODS),
-                              ("foreground", FOREGROUND_METHODS), ("crop_pass", CROP_PASS)):
+        for name, allowed in (("resize", RESIZE_POLICIES), ("refine", REFINE_METHODS),
+                              ("edge_colour", EDGE_COLOURS), ("crop_pass", CROP_PASS)):
             if getattr(self, name) is not None:
                 _one_of(name, getattr(self, name), allowed)
         if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(self.background)):

@@ -10,8 +10,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import errors
 from .errors import BgRemoveError
-
-_PILLOW_FORMATS = {"image/png": "PNG", "image/webp": "WEBP", "image/jpeg": "JPEG"}
+from .formats import OutputFormat
 
 
 def decode(data: bytes, fmt: str) -> np.ndarray:
@@ -29,15 +28,14 @@ def decode(data: bytes, fmt: str) -> np.ndarray:
         raise BgRemoveError(errors.CORRUPT_IMAGE, f"The {fmt.upper()} file is damaged or truncated ({error}).") from None
 
 
-def encode(rgba: np.ndarray, mime: str, quality: float) -> bytes:
+def encode(rgba: np.ndarray, fmt: OutputFormat, quality: float) -> bytes:
     """(H, W, 4) uint8 -> PNG / WebP / JPEG bytes; quality 0..1 for the lossy formats."""
     image = Image.fromarray(rgba, "RGBA")
     buffer = io.BytesIO()
-    fmt = _PILLOW_FORMATS[mime]
-    if fmt == "JPEG":
-        image.convert("RGB").save(buffer, fmt, quality=round(quality * 100))
-    elif fmt == "WEBP":
-        image.save(buffer, fmt, quality=round(quality * 100))
+    if not fmt.alpha:
+        image = image.convert("RGB")
+    if fmt.name == "png":
+        image.save(buffer, fmt.pillow)
     else:
-        image.save(buffer, fmt)
+        image.save(buffer, fmt.pillow, quality=round(quality * 100))
     return buffer.getvalue()

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import crop, errors, formats, postprocess, preprocess
 from .errors import BgRemoveError
+from .formats import OutputFormat
 from .models import MODELS, ModelSpec
 from .options import Options
 
@@ -31,10 +32,14 @@ class Host(Protocol):
     devices: tuple[str, ...]    # the devices it can run a model on, best first: "auto" takes the first
     unavailable: dict[str, str]  # devices of its kind it cannot use here, and why
 
-    async def decode(self, data: bytes, fmt: str) -> np.ndarray:
-        """Image bytes -> (H, W, 4) uint8 RGBA, EXIF orientation applied."""
+    def head(self, data: Any, size: int) -> bytes:
+        """The first `size` bytes (fewer if it is shorter) of an encoded image, as remove() was given it."""
 
-    async def encode(self, rgba: np.ndarray, mime: str, quality: float) -> tuple[Any, str]:
+    async def decode(self, data: Any, fmt: str) -> np.ndarray:
+        """An encoded image (bytes, or the host's own kind of buffer) -> (H, W, 4) uint8 RGBA, EXIF
+        orientation applied."""
+
+    async def encode(self, rgba: np.ndarray, fmt: OutputFormat, quality: float) -> tuple[Any, str]:
         """(H, W, 4) uint8 -> (encoded image, its actual MIME type)."""
 
     async def create_session(self, spec: ModelSpec, device: str, progress: Progress) -> Any:
@@ -107,23 +112,24 @@ class Remover:
             if not self.keep_models:
                 for other in [k for k in self._sessions if k[0] != beside]:
                     await self._release(other)
-            self._sessions[key] = asyncio.ensure_future(self._create(MODELS[model], key[1], progress))
+            self._start(key, progress)
         try:
             return await self._sessions[key]
         except BaseException:
             self._sessions.pop(key, None)  # a failed load may be retried
             raise
 
-    def adopt(self, model: str, device: str, creating: Awaitable[Any]) -> None:
-        """Take a session whose creation the host started early, as if session() had started it."""
-        self._sessions[(model, device)] = asyncio.ensure_future(self._guarded(MODELS[model], device, creating))
+    def prepare(self, model: str, device: str) -> None:
+        """Start loading a session without waiting for it (a host's start-up model); session() shares it."""
+        if (model, device) not in self._sessions:
+            self._start((model, device), _no_progress)
+
+    def _start(self, key: tuple[str, str], progress: Progress) -> None:
+        self._sessions[key] = asyncio.ensure_future(self._create(MODELS[key[0]], key[1], progress))
 
     async def _create(self, spec: ModelSpec, device: str, progress: Progress) -> Any:
-        return await self._guarded(spec, device, self.host.create_session(spec, device, progress))
-
-    async def _guarded(self, spec: ModelSpec, device: str, creating: Awaitable[Any]) -> Any:
         try:
-            return await creating
+            return await self.host.create_session(spec, device, progress)
         except BgRemoveError:
             raise
         except Exception as error:
@@ -204,14 +210,16 @@ class Remover:
         with clock("postprocess"):
             return postprocess.mask_from_output(raw, spec), prepared
 
-    async def remove(self, data: bytes, options: Options | Mapping | None = None,
+    async def remove(self, data: Any, options: Options | Mapping | None = None,
                      progress: Progress | None = None) -> Result:
-        """Cut the subject out of one encoded image."""
+        """Cut the subject out of one encoded image: bytes, or the host's own kind of buffer (see Host)."""
         opts = self._options(options)
         clock = _Clock({}, progress or _no_progress)
         with clock("decode"):
-            fmt = formats.sniff(data)
-            _check_size(formats.dimensions(data))
+            # Only the header is read here; the whole file goes to the host's decoder as it came.
+            head = self.host.head(data, formats.HEADER_BYTES)
+            fmt = formats.sniff(head)
+            _check_size(formats.dimensions(head))
             rgba = await self.host.decode(data, fmt)
         return await self._cut_out(rgba, opts, clock)
 
@@ -235,7 +243,7 @@ class Remover:
     async def _alpha(self, rgba: np.ndarray, opts: Options, device: str, clock: _Clock) -> np.ndarray:
         """The photo's (H, W) uint8 alpha from the model on one device, with the crop pass if asked for."""
         spec = MODELS[opts.model]
-        upsample = opts.knob("upsample")
+        refine = opts.knob("refine")
         crop_pass = opts.knob("crop_pass") == "on"
         with clock("model"):
             session = await self.session(opts.model, device, clock.report, crop.LOCATOR if crop_pass else None)
@@ -245,30 +253,30 @@ class Remover:
                 return alpha
         mask, prepared = await self._segment(session, spec, rgba, opts, clock)
         with clock("postprocess"):
-            return postprocess.alpha_for_photo(mask, prepared, rgba, spec, upsample)
+            return postprocess.alpha_for_photo(mask, prepared, rgba, spec, refine)
 
     async def _crop_pass(self, session: Any, rgba: np.ndarray, opts: Options, device: str,
                          clock: _Clock) -> np.ndarray | None:
         """The small locator model finds the subject; when it is small, the model proper looks at its box
         alone and outside it the locator's answer stands. None when the whole photo is the model's to see."""
-        spec, upsample = MODELS[opts.model], opts.knob("upsample")
+        spec, refine = MODELS[opts.model], opts.knob("refine")
         with clock("model"):
             locator = await self.session(crop.LOCATOR, device, clock.report, opts.model)
         located = MODELS[crop.LOCATOR]
         mask, prepared = await self._segment(locator, located, rgba, opts, clock)
         with clock("postprocess"):
-            rough = postprocess.alpha_for_photo(mask, prepared, rgba, located, "bilinear")
+            rough = postprocess.alpha_for_photo(mask, prepared, rgba, located, "none")
             box = crop.subject_box(rough)
         if box is None:
             if opts.model != crop.LOCATOR:
                 return None
             with clock("postprocess"):  # the locator's look at the whole photo was the model's own
-                return postprocess.refine_alpha(rough, mask, prepared, rgba, upsample)
+                return postprocess.refine_alpha(rough, mask, prepared, rgba, refine)
         y0, y1, x0, x1 = box
         part = np.ascontiguousarray(rgba[y0:y1, x0:x1])
         mask, prepared = await self._segment(session, spec, part, opts, clock)
         with clock("postprocess"):
-            return crop.paste(rough, postprocess.alpha_for_photo(mask, prepared, part, spec, upsample), box)
+            return crop.paste(rough, postprocess.alpha_for_photo(mask, prepared, part, spec, refine), box)
 
     async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
         """The photo's cut-out, composed over `rgba` itself."""
@@ -277,13 +285,13 @@ class Remover:
         alpha, device, fallback = await self._on_device(
             opts, clock.report, lambda device: self._alpha(rgba, opts, device, clock))
         with clock("postprocess"):
-            out = postprocess.compose(rgba, alpha, opts.output, opts.knob("foreground"))
+            out = postprocess.compose(rgba, alpha, opts.output, opts.knob("edge_colour"))
             if opts.background_rgb is not None:
                 out = postprocess.flatten(out, opts.background_rgb)
-            elif opts.format == "jpeg":
+            elif not opts.output_format.alpha:
                 out = postprocess.flatten(out)
         with clock("encode"):
-            image, mime = await self.host.encode(out, opts.mime, float(opts.quality))
+            image, mime = await self.host.encode(out, opts.output_format, float(opts.quality))
         return Result(image, mime, width, height, opts.model, device, clock.timings, fallback)
 
 

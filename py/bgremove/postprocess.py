@@ -11,8 +11,10 @@ from .refine import refine_in_band
 from .resize import resize
 
 OUTPUTS = ("foreground", "background", "mask")
-UPSAMPLE_METHODS = ("bilinear", "guided", "matte")
-FOREGROUND_METHODS = ("photo", "estimate")
+# How the uncertain band of the plainly resized mask is re-estimated from the full-size photo.
+REFINE_METHODS = ("none", "guided", "matting")
+# The colour of semi-transparent edge pixels: the photo's own, or the subject's estimated colour.
+EDGE_COLOURS = ("photo", "estimate")
 
 
 def mask_from_output(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
@@ -32,27 +34,27 @@ def mask_from_output(raw: np.ndarray, spec: ModelSpec) -> np.ndarray:
 
 
 def alpha_for_photo(mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray, spec: ModelSpec,
-                    upsample: str) -> np.ndarray:
+                    refine: str) -> np.ndarray:
     """(S, S) uint8 mask -> (H, W) uint8 alpha for the (H, W, 4) photo.
 
     The photo's part of the square is cropped out and brought to full size with
     the model's own resampler (the reference pipeline, to the bit in squash
-    mode), then refined as `upsample` says (see refine_alpha).
+    mode), then refined as `refine` says (see refine_alpha).
     """
     height, width = rgba.shape[:2]
     # uint8 from here on: a quarter of float32's memory and passes at 12 megapixels.
     alpha = resize(_photo_part(mask, model_input), width, height, spec.resize)
-    return refine_alpha(alpha, mask, model_input, rgba, upsample)
+    return refine_alpha(alpha, mask, model_input, rgba, refine)
 
 
 def refine_alpha(alpha: np.ndarray, mask: np.ndarray, model_input: ModelInput, rgba: np.ndarray,
-                 upsample: str) -> np.ndarray:
+                 refine: str) -> np.ndarray:
     """The plainly resized alpha's uncertain band re-estimated from the photo itself: with a guided
-    filter ("guided"), by solving closed-form matting there ("matte"), or not at all ("bilinear")."""
-    if upsample == "guided":
+    filter ("guided"), by solving closed-form matting there ("matting"), or not at all ("none")."""
+    if refine == "guided":
         return refine_in_band(alpha, _photo_part(mask, model_input).astype(np.float32) / 255,
                               model_input.photo, rgba)
-    if upsample == "matte":
+    if refine == "matting":
         return matte_in_band(alpha, rgba)
     return alpha
 
@@ -62,10 +64,10 @@ def _photo_part(mask: np.ndarray, model_input: ModelInput) -> np.ndarray:
     return mask[p.y:p.y + p.height, p.x:p.x + p.width]
 
 
-def compose(rgba: np.ndarray, mask: np.ndarray, output: str, foreground: str = "photo") -> np.ndarray:
+def compose(rgba: np.ndarray, mask: np.ndarray, output: str, edge_colour: str = "photo") -> np.ndarray:
     """Apply a (H, W) uint8 mask to an (H, W, 4) uint8 photo, in place: `rgba` becomes the result.
 
-    foreground: the photo's colour (or with foreground="estimate", the subject's
+    foreground: the photo's colour (or with edge_colour="estimate", the subject's
     own colour where the old background showed through its edge) with
     alpha = mask, times any alpha the photo had; background: the photo with the
     mask inverted; mask: the mask as opaque grey. In place because at 12
@@ -75,7 +77,7 @@ def compose(rgba: np.ndarray, mask: np.ndarray, output: str, foreground: str = "
         rgba[..., :3] = mask[..., None]
         rgba[..., 3] = 255
         return rgba
-    if output == "foreground" and foreground == "estimate":
+    if output == "foreground" and edge_colour == "estimate":
         estimate_foreground(rgba, mask, out=rgba)
     alpha = mask if output == "foreground" else 255 - mask
     if rgba[..., 3].min() < 255:

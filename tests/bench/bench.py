@@ -25,9 +25,11 @@ from playwright.sync_api import sync_playwright
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parents[1]
-sys.path[:0] = [str(ROOT), str(BENCH.parent)]
+sys.path[:0] = [str(BENCH.parent)]
 
-import build  # noqa: E402
+from tools.assemble import SITE  # noqa: E402
+from tools.assets import CACHE, lock  # noqa: E402
+from tools.serve import make_server  # noqa: E402
 from bgremove import Remover  # noqa: E402
 from bgremove.hosts.native import NativeHost  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -81,9 +83,9 @@ def prepare_photos(sources: Path, out: Path) -> list[Path]:
 @contextlib.contextmanager
 def servers(peer_dist: Path, photos: Path):
     """Ours on 127.0.0.1, the peer on localhost (another site, so another renderer process), photos on a third."""
-    running = [build.make_server(served=build.SERVED + ("tests/bench/ours.html",)),
-               build.make_server(served=("index.html", "assets/", "data/"), root=peer_dist),
-               build.make_server(served=tuple(p.name for p in photos.iterdir()), root=photos)]
+    running = [make_server(served=SITE + ("tests/bench/ours.html",)),
+               make_server(served=("index.html", "assets/", "data/"), root=peer_dist),
+               make_server(served=tuple(p.name for p in photos.iterdir()), root=photos)]
     for server in running:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     ours, peer, pictures = (server.server_address[1] for server in running)
@@ -302,13 +304,13 @@ def machine() -> str:
 
 
 def write_report(path: Path, results: dict, photos: list[Path], browser_version: str, started: float) -> None:
-    ort = build.LOCK["downloads"]["onnxruntime-web"]["spec"]
+    ort = lock()["downloads"]["onnxruntime-web"]["spec"]
     lines = ["# Benchmark: ours against @imgly/background-removal", "",
              f"Written by `python3 build.py bench` on {datetime.date.today().isoformat()} "
              f"in {(time.time() - started) / 60:.0f} min. Machine: {machine()}; "
              f"headless Chromium {browser_version}, cross-origin isolated, wasm EP with "
              f"{os.cpu_count()} threads on both sides. Ours: {ort}, Pyodide "
-             f"{build.LOCK['downloads']['pyodide']['spec'].split('@')[1]}. Peer: {PEER_NAME} with "
+             f"{lock()['downloads']['pyodide']['spec'].split('@')[1]}. Peer: {PEER_NAME} with "
              "onnxruntime-web 1.17.0 and its data package as publicPath (the same model files as ours).", "",
              f"Photos: {len(photos)}, from {Image.open(photos[0]).width} to {Image.open(photos[-1]).width} px wide, "
              "aspect 1:2 to 3:1, the last one 12 megapixels (scikit-image's samples, cropped and scaled: "
@@ -345,7 +347,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cold-rounds", type=int, default=3, help="cold starts per contender (default 3)")
     args = parser.parse_args(argv)
     started = time.time()
-    photos = prepare_photos(args.photos, build.CACHE / "bench-photos")
+    photos = prepare_photos(args.photos, CACHE / "bench-photos")
     models = args.models.split(",")
     natives = {}
     for model in models:  # before Playwright, whose sync API holds this thread's event loop
@@ -366,7 +368,7 @@ def main(argv: list[str]) -> int:
         browser.close()
     write_report(args.out, results, photos, version, started)
     chart(results, args.out.with_suffix(".png"))
-    (build.CACHE / "bench-last.json").write_text(json.dumps(results, indent=1))
+    (CACHE / "bench-last.json").write_text(json.dumps(results, indent=1))
     log(f"wrote {args.out} and {args.out.with_suffix('.png').name}")
     return 0
 

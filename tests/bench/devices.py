@@ -20,9 +20,10 @@ from playwright.sync_api import sync_playwright
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parents[1]
-sys.path[:0] = [str(ROOT), str(BENCH.parent), str(BENCH)]
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]
 
-import build  # noqa: E402
+from tools.assemble import SITE  # noqa: E402
+from tools.assets import CACHE, lock  # noqa: E402
 from bench import log, machine, open_page, prepare_photos  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARGS  # noqa: E402
 from conftest import serving  # noqa: E402
@@ -64,7 +65,7 @@ def write_report(path: Path, results: dict, photos: list[str], adapter: str, bro
              f"Written by `python3 build.py bench-devices` on {datetime.date.today().isoformat()} in "
              f"{(time.time() - started) / 60:.0f} min. Machine: {machine()}. Browser: headless {browser_version} "
              f"with `{' '.join(WEBGPU_ARGS)}`. WebGPU adapter: {adapter}. onnxruntime-web "
-             f"{build.LOCK['downloads']['onnxruntime-web']['spec'].split('@')[1]} (its JSEP build when webgpu is "
+             f"{lock()['downloads']['onnxruntime-web']['spec'].split('@')[1]} (its JSEP build when webgpu is "
              "asked for), 'fast' preset, each model and device in a fresh page; seconds of inference as our "
              "pipeline timed it (the first image of a page includes WebGPU's shader compilation).", "",
              "| model | photo | wasm s | webgpu s | webgpu / wasm | ran on |", "|---|---|---|---|---|---|"]
@@ -94,9 +95,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench-devices.md")
     args = parser.parse_args(argv)
     started = time.time()
-    photos = prepare_photos(args.photos, build.CACHE / "bench-photos")
+    photos = prepare_photos(args.photos, CACHE / "bench-photos")
     chosen = list(PHOTOS[:args.photos_per_model])
-    with serving(served=build.SERVED + ("tests/bench/ours.html",)) as (_, app_url), \
+    with serving(served=SITE + ("tests/bench/ours.html",)) as (_, app_url), \
             serving(served=tuple(p.name for p in photos), root=photos[0].parent) as (_, photos_url), \
             sync_playwright() as playwright:
         base = f"{app_url}tests/bench/ours.html"

@@ -21,9 +21,10 @@ from playwright.sync_api import sync_playwright
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parents[1]
-sys.path[:0] = [str(ROOT), str(BENCH.parent), str(BENCH)]
+sys.path[:0] = [str(BENCH.parent), str(BENCH)]
 
-import build  # noqa: E402
+from tools.assemble import SITE  # noqa: E402
+from tools.assets import CACHE  # noqa: E402
 from bench import log, machine, open_page, prepare_photos, run_on  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from conftest import serving  # noqa: E402
@@ -85,10 +86,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench-presets.md")
     args = parser.parse_args(argv)
     started = time.time()
-    folder = prepare_photos(args.photos, build.CACHE / "bench-photos")[0].parent
+    folder = prepare_photos(args.photos, CACHE / "bench-photos")[0].parent
     small_subject_photos(args.photos, folder)
     lines = []
-    with serving(served=build.SERVED + ("tests/bench/ours.html",)) as (_, app_url), \
+    with serving(served=SITE + ("tests/bench/ours.html",)) as (_, app_url), \
             serving(served=tuple(name for name, _ in PHOTOS), root=folder) as (_, photos_url), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = open_page(browser.new_context(), f"{app_url}tests/bench/ours.html?model={args.model}")

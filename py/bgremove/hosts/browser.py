@@ -1,8 +1,8 @@
 """The browser host, in Pyodide inside a Web Worker: the only module that touches JS.
 
 createImageBitmap + OffscreenCanvas decode, OffscreenCanvas.convertToBlob
-encodes, onnxruntime-web infers (in the inference worker, through worker.js's
-sessions). `Service` is what worker.js talks to.
+encodes, onnxruntime-web infers (in the inference worker, through the engine's
+static/engine/inference.js). `Service` is what static/engine/engine.js talks to.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import errors, pillow_codec
 from ..errors import BgRemoveError
-from ..models import MODELS, ModelSpec
+from ..formats import OutputFormat
+from ..models import ModelSpec
 from ..options import Options
 from ..pipeline import Progress, Remover
 
@@ -28,19 +29,21 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, store, models_url: str, files: dict, new_session, gpu: dict):
-        self.store = store  # static/cache.js: Cache Storage, every file checked against its sha256
-        self.new_session = new_session  # worker.js's: a session in the inference worker, which sets its options
-        self.models_url = models_url
-        self.files = files  # model id -> device -> {file, sha256}, from the build manifest
-        # worker.js decided at start-up whether its onnxruntime-web has WebGPU, and says why not.
+    def __init__(self, inference, gpu: dict):
+        self.inference = inference  # static/engine/inference.js: sessions in the inference worker
+        # The engine decided at start-up whether its onnxruntime-web has WebGPU, and says why not.
         self.devices = ("webgpu", "wasm") if gpu["use"] else ("wasm",)
         self.unavailable = {} if gpu["use"] else {"webgpu": gpu["reason"]}
 
-    async def decode(self, data: bytes, fmt: str) -> np.ndarray:
+    def head(self, data, size: int) -> bytes:
+        """The first bytes of a request's ArrayBuffer: the only part of it that enters Python's heap."""
+        return Uint8Array.new(data, 0, min(size, data.byteLength)).to_bytes()
+
+    async def decode(self, data, fmt: str) -> np.ndarray:
+        """An encoded image's ArrayBuffer -> RGBA pixels, by the browser's decoder (Pillow's for TIFF)."""
         if fmt in _PILLOW_ONLY:
-            return pillow_codec.decode(data, fmt)
-        blob = Blob.new(_js([to_js(memoryview(data))]))
+            return pillow_codec.decode(Uint8Array.new(data).to_bytes(), fmt)
+        blob = Blob.new(_js([data]))
         try:
             bitmap = await createImageBitmap(blob, _js({"imageOrientation": "from-image", "premultiplyAlpha": "none"}))
         except JsException as error:
@@ -52,7 +55,7 @@ class BrowserHost:
                                 f"({error.message}).") from None
         return bitmap_pixels(bitmap)
 
-    async def encode(self, rgba: np.ndarray, mime: str, quality: float):
+    async def encode(self, rgba: np.ndarray, fmt: OutputFormat, quality: float):
         height, width = rgba.shape[:2]
         canvas = OffscreenCanvas.new(width, height)
         # The canvas copies the pixels straight from Python's memory: a view, not a copy, on the way.
@@ -63,39 +66,22 @@ class BrowserHost:
         finally:
             buffer.release()
             proxy.destroy()
-        blob = await canvas.convertToBlob(_js({"type": mime, "quality": quality}))
+        blob = await canvas.convertToBlob(_js({"type": fmt.mime, "quality": quality}))
         return blob, blob.type  # a browser without a WebP encoder answers with PNG
 
     async def create_session(self, spec: ModelSpec, device: str, progress: Progress):
-        return await self.new_session(await self._model_bytes(spec, device, progress), device)
-
-    async def adopt_session(self, spec: ModelSpec, device: str, loading):
-        """A session the worker began creating before Python was up (a JS promise)."""
-        try:
-            return await loading
-        except JsException as error:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED,
-                                f"Could not load {spec.id} on {device}: {error.message}") from None
-
-    async def _model_bytes(self, spec: ModelSpec, device: str, progress: Progress):
-        """The model's file for the device, checked against the build's sha256, from Cache Storage or else downloaded."""
-        entry = self.files.get(spec.id, {}).get(device)
-        if entry is None:
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"{spec.id} is not in this build's manifest.")
-        file, expected = entry["file"], entry["sha256"]
-        url = self.models_url + file
-
-        def on_bytes(done, total):
+        """The inference worker's session for (model, device): it downloads, checks and caches the file."""
+        def on_bytes(update):
+            done, total = update.done, update.total
             progress("download", min(done / total, 1.0) if total else 0.0, done, total)
 
         callback = create_proxy(on_bytes)
         try:
-            loaded = await self.store.load(url, expected, callback)
+            return await self.inference.session(spec.id, device, callback)
         except JsException as error:  # a cancellation raised in on_bytes comes back as itself, not as this
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {file}: {error.message}") from None
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {spec.id} on {device}: {error.message}") from None
         finally:
             callback.destroy()
-        return loaded.bytes
 
     async def release_session(self, session) -> None:
         await session.release()
@@ -143,12 +129,10 @@ class Service:
     ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
     """
 
-    def __init__(self, store, models_url: str, files, keep_models: bool, gpu, new_session, early):
-        host = BrowserHost(store, models_url, files.to_py(), new_session, gpu.to_py())
-        self.remover = Remover(host, keep_models)
-        if early:
-            self.remover.adopt(early.model, early.device, host.adopt_session(MODELS[early.model], early.device,
-                                                                             early.loading))
+    def __init__(self, inference, gpu, keep_models: bool, early):
+        self.remover = Remover(BrowserHost(inference, gpu.to_py()), keep_models)
+        if early:  # the engine's start-up model, already loading: its session is this remover's too
+            self.remover.prepare(early.model, early.device)
 
     async def handle(self, request, progress):
         report = _abortable(progress)
@@ -185,4 +169,4 @@ class Service:
             rgba = np.empty((height, width, 4), np.uint8)
             Uint8Array.new(data).assign_to(rgba)
             return await self.remover.remove_pixels(rgba, options, report, consume=True)
-        return await self.remover.remove(Uint8Array.new(request.data).to_bytes(), options, report)
+        return await self.remover.remove(request.data, options, report)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import errors, pillow_codec
 from ..errors import BgRemoveError
+from ..formats import OutputFormat
 from ..models import ModelSpec
 from ..pipeline import Progress
 
@@ -23,11 +24,14 @@ class NativeHost:
         self.models_dir = Path(models_dir or os.environ.get("BGREMOVE_MODELS") or DEFAULT_MODELS_DIR)
         self.threads = threads  # 0 lets onnxruntime choose
 
+    def head(self, data: bytes, size: int) -> bytes:
+        return bytes(memoryview(data)[:size])
+
     async def decode(self, data: bytes, fmt: str) -> np.ndarray:
         return pillow_codec.decode(data, fmt)
 
-    async def encode(self, rgba: np.ndarray, mime: str, quality: float) -> tuple[bytes, str]:
-        return pillow_codec.encode(rgba, mime, quality), mime
+    async def encode(self, rgba: np.ndarray, fmt: OutputFormat, quality: float) -> tuple[bytes, str]:
+        return pillow_codec.encode(rgba, fmt, quality), fmt.mime
 
     async def create_session(self, spec: ModelSpec, device: str, progress: Progress):
         import onnxruntime

@@ -1,7 +1,7 @@
 // A site's own code, bundled by Vite with no configuration. remover.js is bundled with it
-// (tests/test_vite.py copies it to src/bgremove/); the worker, runtime and models stay where
+// (tests/test_vite.py copies static/client/ and static/shared/ to src/bgremove/); the worker, runtime and models stay where
 // they are hosted, named by assetsUrl (here from ?assets=, as a site would write its own URL).
-import { createRemover } from "./bgremove/remover.js";
+import { createRemover } from "./bgremove/client/remover.js";
 
 const assetsUrl = new URLSearchParams(location.search).get("assets");
 const remover = createRemover({ assetsUrl, model: "u2netp" });

@@ -1,7 +1,8 @@
-// Runtime and model files kept in Cache Storage between visits. Every file is checked
-// against the sha256 the build recorded before it is used, whether it came from the
-// cache or the network: a damaged cached copy is discarded and fetched again, a damaged
-// download is refused. Used by worker.js for everything it loads after itself.
+// Runs in the engine's workers: runtime and model files kept in Cache Storage between visits.
+// Every file is checked against the sha256 the build recorded before it is used, whether it came
+// from the cache or the network: a damaged cached copy is discarded and fetched again, a damaged
+// download is refused. The engine worker loads Python's runtime through it, the inference worker
+// onnxruntime-web and the models.
 
 export const CACHE_NAME = "bgremove-v1";
 

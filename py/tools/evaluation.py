@@ -25,26 +25,28 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import metrics
-from .hosts.native import NativeHost
-from .models import DEFAULT_MODEL, MODELS
-from .options import DEFAULT_PRESET, PRESETS, Options
-from .pipeline import Remover
+from bgremove.hosts.native import NativeHost
+from bgremove.models import DEFAULT_MODEL, MODELS
+from bgremove.options import DEFAULT_PRESET, PRESETS, Options
+from bgremove.pipeline import Remover
 
-ROOT = Path(__file__).resolve().parents[2]
+from . import metrics
+from .assets import CACHE as BUILD_CACHE
+from .assets import ROOT
+
 DEFAULT_SET = ROOT.parent / "shared" / "evalset"
 DEFAULT_REPORT = ROOT / "docs" / "eval.md"
-CACHE = Path(os.environ.get("BGREMOVE_CACHE", Path.home() / ".cache" / "bgremove")) / "eval-outputs"
+CACHE = BUILD_CACHE / "eval-outputs"
 
 # The variants compared, each a set of options; "squash + bilinear" is the reference pipeline.
 VARIANTS = {
     "squash + bilinear (reference, fast)": {"preset": "fast"},
     "letterbox + bilinear": {"preset": "fast", "resize": "letterbox"},
     "fit + bilinear": {"preset": "fast", "resize": "fit"},
-    "squash + guided": {"preset": "fast", "upsample": "guided"},
-    "fit + guided": {"preset": "fast", "resize": "fit", "upsample": "guided"},
-    "fit + matte": {"preset": "fast", "resize": "fit", "upsample": "matte"},
-    "fit + guided + crop pass": {"preset": "fast", "resize": "fit", "upsample": "guided", "crop_pass": "on"},
+    "squash + guided": {"preset": "fast", "refine": "guided"},
+    "fit + guided": {"preset": "fast", "resize": "fit", "refine": "guided"},
+    "fit + matte": {"preset": "fast", "resize": "fit", "refine": "matting"},
+    "fit + guided + crop pass": {"preset": "fast", "resize": "fit", "refine": "guided", "crop_pass": "on"},
     **{f"preset {name}": {"preset": name} for name in PRESETS if name != "fast"},
 }
 COLUMNS = ("mae", "mse", "sad", "grad", "edge_mae", "iou", "colour")

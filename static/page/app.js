@@ -1,5 +1,5 @@
-// The demo page: shows state and sends requests; it never touches pixels.
-import { createRemover } from "./remover.js";
+// The demo page, on the page's thread: shows state and sends requests; it never touches pixels.
+import { createRemover } from "../client/remover.js";
 
 const $ = (id) => document.getElementById(id);
 const STAGES = {
@@ -12,7 +12,6 @@ const STAGES = {
   encode: "Encoding",
   fallback: "WebGPU failed; again on WebAssembly",
 };
-const EXTENSIONS = { "image/png": "png", "image/webp": "webp", "image/jpeg": "jpg" };
 const params = new URLSearchParams(location.search);
 // The page's first model (the select's first option, IS-Net medium, unless the address names one)
 // starts loading with the engine, so the first photo does not wait for it.
@@ -25,11 +24,17 @@ const remover = createRemover({
 });
 
 const megabytes = (bytes) => `${Math.round(bytes / 1e6)} MB`;
+// The output formats as the build manifest lists them (py/bgremove/formats.py), by MIME type.
+const formats = new Map();
 
 async function setUp() {
-  const build = await fetch(new URL("./vendor/build.json", import.meta.url)).then((r) => r.json());
+  const build = await fetch(new URL("../vendor/build.json", import.meta.url)).then((r) => r.json());
   for (const model of build.models) {
     $("model").add(new Option(`${model.label} · ${megabytes(model.bytes)} · ${model.licence}`, model.id));
+  }
+  for (const format of build.formats) {
+    formats.set(format.mime, format);
+    $("format").add(new Option(format.alpha ? format.label : `${format.label} (white background)`, format.name));
   }
   $("licences").textContent =
     "Model weights: " +
@@ -116,8 +121,9 @@ async function process(file, card) {
     const link = document.createElement("a");
     link.className = "download";
     link.href = url;
-    link.download = `${(file.name || "image").replace(/\.[^.]+$/, "")}-${options.output}.${EXTENSIONS[blob.type] ?? "png"}`;
-    link.textContent = `Download ${EXTENSIONS[blob.type]?.toUpperCase() ?? ""}`;
+    const format = formats.get(blob.type);
+    link.download = `${(file.name || "image").replace(/\.[^.]+$/, "")}-${options.output}.${format.extension}`;
+    link.textContent = `Download ${format.label}`;
     status.textContent = "Done";
     card.querySelector(".meta").textContent =
       `${meta.width}×${meta.height} · ${meta.model} on ${meta.device} · ` +
@@ -165,7 +171,7 @@ document.addEventListener("paste", (event) => accept([...event.clipboardData.fil
 
 // The page keeps itself for offline visits; the engine keeps its runtime and models on its own.
 navigator.serviceWorker
-  ?.register(new URL("../sw.js", import.meta.url))
+  ?.register(new URL("../../sw.js", import.meta.url))
   .catch((error) => console.info(`background remover: no offline copy of this page (${error.message}).`));
 
 setUp().catch((error) => showEngine(`Could not read the build manifest: ${error.message}`, true));

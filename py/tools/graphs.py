@@ -1,19 +1,12 @@
-"""Build-time rewrites of the model graphs, with the onnx package.
+"""Build-time rewrites of the model graphs, with the onnx package (assemble.py runs them; never shipped).
 
-build.py runs this in .venv; it is not part of the shipped package.
-
-    python -m model_graphs SOURCE TARGET [--keep-outputs NAME ...] [--floor-pooling] [--float32]
-                                         [--integer-convs-as-float]
-
-Steps run in that order. Each keeps the graph's results (tests/test_model_graphs.py measures how
+assets.lock.json names each served file's steps (STEPS, which run in that order). Each keeps the graph's results (tests/test_model_graphs.py measures how
 closely under native onnxruntime); they exist because a runtime cannot run, or runs slowly, the
 graph as it ships.
 """
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 
 import numpy as np
 import onnx
@@ -268,33 +261,15 @@ def _set_attribute(node, name: str, value) -> None:
     node.attribute.extend([*kept, helper.make_attribute(name, value)])
 
 
-def rewrite(model: onnx.ModelProto, keep: list[str] | None = None, floor: bool = False,
-            float32: bool = False, integer_convs: bool = False) -> onnx.ModelProto:
-    if keep:
-        model = keep_outputs(model, keep)
-    if floor:
-        model = floor_pooling(model)
-    if float32:
-        model = float32_compute(model)
-    if integer_convs:
-        model = integer_convs_as_float(model)
-    return model
+def rewrite_bytes(data: bytes, steps: dict) -> bytes:
+    """A serialised graph with the lock's steps ({name: argument}, see STEPS) applied in STEPS' order."""
+    model = onnx.load_from_string(data)
+    for name, step in STEPS.items():
+        if name in steps:
+            model = step(model, steps[name]) if name == "keep_outputs" else step(model)
+    return model.SerializeToString()
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model_graphs", description=__doc__.splitlines()[0])
-    parser.add_argument("source")
-    parser.add_argument("target")
-    parser.add_argument("--keep-outputs", nargs="+", metavar="NAME")
-    parser.add_argument("--floor-pooling", action="store_true")
-    parser.add_argument("--float32", action="store_true")
-    parser.add_argument("--integer-convs-as-float", action="store_true")
-    args = parser.parse_args(argv)
-    model = rewrite(onnx.load(args.source), args.keep_outputs, args.floor_pooling, args.float32,
-                    args.integer_convs_as_float)
-    onnx.save(model, args.target)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+# The steps by the names the lock gives them, in the order they run.
+STEPS = {"keep_outputs": keep_outputs, "floor_pooling": floor_pooling, "float32": float32_compute,
+         "integer_convs_as_float": integer_convs_as_float}

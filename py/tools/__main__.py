@@ -1,0 +1,62 @@
+"""build.py's commands, run in the project's .venv (build.py makes it, then hands over to this)."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from . import assemble, fixtures
+from .assets import ROOT
+
+COMMANDS = {
+    "build": "fetch, verify and assemble static/vendor (--out DIR: also write the deployable site there)",
+    "serve": "build if needed, then serve the app on 127.0.0.1 (--port N, 0 picks a free port)",
+    "test": "build if needed, then run every test (extra arguments go to pytest)",
+    "eval": "score mask quality on ../shared/evalset, or cut out --images DIR into --out DIR (eval --help)",
+    "bench": "time ours against @imgly/background-removal in headless Chromium, write docs/bench.md (bench --help)",
+    "bench-presets": "time fast, balanced and best on 12-megapixel photos, write docs/bench-presets.md",
+    "bench-devices": "time inference on wasm against webgpu for every model, write docs/bench-devices.md",
+}
+BENCHES = {"bench": "bench.py", "bench-presets": "presets.py", "bench-devices": "devices.py"}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description="Build, serve and test the background remover.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in COMMANDS.items():
+        # The tools behind eval and the benchmarks have their own --help.
+        commands.add_parser(name, help=help_text, add_help=name in ("build", "serve", "test"))
+    commands.choices["build"].add_argument("--out", type=Path, help="also write the deployable site into this folder")
+    commands.choices["serve"].add_argument("--port", type=int, default=8000, help="0 picks a free port (default 8000)")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command in ("build", "serve"):
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    if args.command == "eval":
+        return run([sys.executable, "-m", "tools.evaluation", *rest])
+    assemble.build()
+    if args.command == "build":
+        if args.out:
+            assemble.export_site(args.out.resolve())
+        return 0
+    if args.command == "serve":
+        from .serve import serve
+
+        serve(args.port)
+        return 0
+    if args.command == "test":
+        fixtures.test_images()
+        fixtures.vite_app()
+        return run([sys.executable, "-m", "pytest", "-c", str(ROOT / "tests" / "pytest.ini"), "--rootdir", str(ROOT),
+                    *rest])
+    extra = ["--peer", str(fixtures.bench_peer())] if args.command == "bench" else []
+    return run([sys.executable, str(ROOT / "tests" / "bench" / BENCHES[args.command]), *extra,
+                "--photos", str(fixtures.test_images()), *rest])
+
+
+def run(command: list[str]) -> int:
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

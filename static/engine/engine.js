@@ -1,0 +1,175 @@
+// The engine, in the worker that worker.js starts: it boots Pyodide, starts onnxruntime-web in a
+// worker of its own (inference.js), installs the Python package, then answers each request (the
+// protocol is in README.md, carried by shared/rpc.js) by handing it to Python
+// (py/bgremove/hosts/browser.py). No image logic here.
+//
+// The worker's URL may carry ?threads=N (fewer threads than the machine has), ?keepModels (loading a
+// model does not release the previous one), ?model=ID (the model to download and prepare while
+// the Python runtime boots, rather than on the first request) and ?device=auto|wasm|webgpu
+// (which runtime to start; requests may still ask for wasm).
+import { RemovalError, emit, serve } from "../shared/rpc.js";
+import { probeWebGpu } from "./gpu.js";
+import { startInference } from "./inference.js";
+import { openStore } from "./store.js";
+
+const vendor = new URL("../vendor/", import.meta.url).href;
+const modelsUrl = `${vendor}models/`;
+const isolated = self.crossOriginIsolated === true;
+
+// Everything after the engine's own scripts comes through the verified store (Cache Storage,
+// checked against the build manifest's sha256). Pyodide fetches its own files, so for the
+// manifest's URLs, and only those, this worker's fetch() answers from the store too.
+// onnxruntime-web's files and the models are the inference worker's, which loads and checks them.
+async function verifiedRuntime(settings) {
+  const plainFetch = self.fetch.bind(self);
+  const store = await openStore(plainFetch);
+  const build = await store.loadFresh(`${vendor}build.json`);
+  const device = settings.get("device") ?? "auto";
+  if (!build.devices.includes(device)) {
+    throw new Error(`Unknown device "${device}": use ${build.devices.join(", ")}.`);
+  }
+  const gpu = await probeWebGpu(device);
+  const href = (file) => new URL(file.path, vendor).href;
+  // Every file is fetched at once, in parallel, and handed over once when its user asks for it (the
+  // WebGPU runtime only if it will be used). Waiting for all of them first also means a damaged
+  // file fails the start with its own name.
+  const needed = build.runtime.filter((file) => gpu.use || !file.webgpu);
+  const total = needed.reduce((sum, file) => sum + file.bytes, 0);
+  const received = new Map();
+  const onBytes = ({ url, done }) => {
+    received.set(url, done);
+    const sum = [...received.values()].reduce((a, b) => a + b, 0);
+    emit("progress", { stage: "runtime", fraction: Math.min(sum / total, 1), bytes: { done: sum, total } });
+  };
+  const ortFiles = needed.filter((file) => file.path.startsWith("ort/"));
+  const inference = startInference(
+    {
+      runtime: ortFiles.map((file) => ({ url: href(file), sha256: file.sha256 })),
+      webgpu: gpu.use,
+      // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
+      threads: Number(settings.get("threads")) || navigator.hardwareConcurrency || 1,
+      models: build.models,
+      modelsUrl,
+      features: gpu.features ?? [],
+    },
+    onBytes,
+  );
+  const own = needed.filter((file) => !ortFiles.includes(file));
+  const checksums = new Map(own.map((file) => [href(file), file.sha256]));
+  const early = new Map(
+    own.map((file) => [href(file), store.load(href(file), file.sha256, (done) => onBytes({ url: href(file), done }))]),
+  );
+  await Promise.all(early.values());
+  const load = (url) => {
+    const loaded = early.get(url) ?? store.load(url, checksums.get(url));
+    early.delete(url);
+    return loaded;
+  };
+  self.fetch = async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!checksums.has(url)) return plainFetch(input, init);
+    const { bytes, type } = await load(url);
+    return new Response(bytes, { headers: { "content-type": type } });
+  };
+  // A checked script, as a blob URL that modules can be imported from.
+  const scriptUrl = async (path) => {
+    const { bytes } = await load(new URL(path, vendor).href);
+    return URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+  };
+  return { build, gpu, inference, scriptUrl };
+}
+
+// The ?model= session, asked for while Pyodide boots; Python, asking for the same later, shares it.
+function startEarlyModel(settings, { build, gpu, inference }) {
+  const model = settings.get("model");
+  if (!build.models.some((m) => m.id === model)) return null;
+  const device = gpu.use ? "webgpu" : "wasm";
+  const onBytes = ({ done, total }) =>
+    emit("progress", { stage: "model", fraction: total ? Math.min(done / total, 1) : 0, bytes: { done, total } });
+  inference.session(model, device, onBytes).catch(() => {}); // a failure is reported to its first request
+  return { model, device };
+}
+
+async function startPyodide({ scriptUrl }) {
+  // pyodide.asm.js defines globalThis._createPyodideModule, which loadPyodide then uses as is.
+  const [{ loadPyodide }] = await Promise.all([
+    scriptUrl("pyodide/pyodide.mjs").then((url) => import(url)),
+    scriptUrl("pyodide/pyodide.asm.js").then((url) => import(url)),
+  ]);
+  return loadPyodide({ indexURL: `${vendor}pyodide/` });
+}
+
+async function boot(settings) {
+  const timings = {};
+  const since = (t0) => Math.round(performance.now() - t0) / 1000;
+  let t0 = performance.now();
+  const runtime = await verifiedRuntime(settings);
+  const { build, gpu, inference } = runtime;
+  const early = startEarlyModel(settings, runtime);
+  const [pyodide, { threads }] = await Promise.all([startPyodide(runtime), inference.started]);
+  timings.pyodide = since(t0);
+  t0 = performance.now();
+  await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
+  timings.packages = since(t0);
+  t0 = performance.now();
+  const micropip = pyodide.pyimport("micropip");
+  // Its dependencies (numpy, Pillow) are loaded above; nothing may be looked up on the network.
+  await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
+  const browser = pyodide.pyimport("bgremove.hosts.browser");
+  const service = browser.Service(inference, gpu, settings.has("keepModels"), early);
+  timings.wheel = since(t0);
+  return {
+    service,
+    // Python's WebAssembly memory, which only grows: the browser's measureUserAgentSpecificMemory
+    // leaves memories that are not shared (this one) out of its report. Pyodide keeps it in _module.
+    pythonHeap: () => pyodide._module.HEAPU8.byteLength,
+    info: {
+      timings,
+      crossOriginIsolated: isolated,
+      threads,
+      webgpu: gpu,
+      versions: { pyodide: pyodide.version, onnxruntime: build.onnxruntime_web.version, wheel: build.wheel.file },
+      models: build.models,
+    },
+  };
+}
+
+export function startEngine(workerUrl) {
+  const settings = workerUrl.searchParams;
+  if (!isolated) {
+    console.info(
+      "background remover: running on 1 thread. Serve the page with Cross-Origin-Opener-Policy: same-origin " +
+        "and Cross-Origin-Embedder-Policy: require-corp to use every core.",
+    );
+  }
+  // Whatever stops the start, the page hears boot_failed with its reason.
+  const failedStart = (error) => ({ code: "boot_failed", message: String(error?.message ?? error) });
+  const booting = boot(settings);
+  booting.then(
+    ({ info }) => emit("ready", { info }),
+    (error) => emit("boot-error", { error: failedStart(error) }),
+  );
+
+  // Python answers every request; it checks for cancellation at each stage, through progress().
+  async function toPython(request, { progress }) {
+    const { service, pythonHeap } = await booting.catch((error) => Promise.reject(new RemovalError(failedStart(error))));
+    const report = (stage, fraction, done, total) =>
+      progress({ stage, fraction, bytes: done === undefined ? undefined : { done, total } });
+    let reply;
+    try {
+      reply = await service.handle(request, report);
+    } catch (error) {
+      throw new RemovalError({ code: "internal_error", message: String(error?.message ?? error) });
+    }
+    const { ok, error, ...fields } = reply;
+    if (!ok) throw new RemovalError(error);
+    if (fields.meta) fields.meta.memory = { python: pythonHeap() };
+    return fields;
+  }
+
+  // One request at a time, in order: a batch shares the worker's memory and the model session.
+  serve({ remove: toPython, preload: toPython, release: toPython }, {
+    inOrder: true,
+    settled: (request) => request.bitmap?.close(),
+  });
+}

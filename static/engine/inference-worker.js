@@ -1,0 +1,126 @@
+// The inference worker: onnxruntime-web in a worker of its own, started by the engine worker
+// (inference.js), its only client. The one place a model is loaded: fetched, checked against its
+// sha256, cached and made into a session here, for the start-up model and every later one alike,
+// so that the engine's Python is not held up while a model loads (at start-up, the first model's
+// download and preparation run beside Pyodide's boot instead of taking turns with it).
+//
+// Requests (shared/rpc.js):
+//   start   {runtime: [{url, sha256}], webgpu, threads, models (the manifest's), modelsUrl, features}
+//           progress {url, done}; result {threads}
+//   session {model, device}: progress {done, total} while downloading; result {session, inputNames, outputNames}
+//   run     {session, feeds, fetches}: a tensor is {type, data, dims}; result {outputs}
+//   release {session}
+import { RemovalError, aborted, serve } from "../shared/rpc.js";
+import { openStore } from "./store.js";
+
+// On wasm, options that bound the heap (which never shrinks): no NCHWc layout ("all"), no weight
+// prepacking, and parallel mode, which plans no memory pattern. IS-Net medium, bare page: 845 -> 520 MB,
+// the same output to the bit and the same speed within noise (docs/bench.md).
+const WASM_OPTIONS = {
+  graphOptimizationLevel: "extended",
+  executionMode: "parallel",
+  extra: { session: { disable_prepacking: "1" } },
+};
+
+const opening = openStore();
+let starting = null;
+const sessions = new Map(); // id -> {session, key}
+const loading = new Map(); // "model@device" -> the promise of its session's description
+let nextSession = 1;
+
+// onnxruntime-web's wasm-only build, or its JSEP build (the wasm and WebGPU execution providers),
+// every file checked by the store; scripts are imported from blob URLs of the checked bytes.
+async function start({ runtime, webgpu, threads, models, modelsUrl, features = [] }, progress) {
+  const store = await opening;
+  const loaded = new Map(
+    runtime.map(({ url, sha256 }) => [url, store.load(url, sha256, (done) => progress({ url, done }))]),
+  );
+  await Promise.all(loaded.values());
+  const file = (name) => loaded.get(runtime.find(({ url }) => url.endsWith(`/${name}`)).url);
+  const scriptUrl = async (name) =>
+    URL.createObjectURL(new Blob([(await file(name)).bytes], { type: "text/javascript" }));
+  const [script, build] = webgpu
+    ? ["ort.min.mjs", "ort-wasm-simd-threaded.jsep"]
+    : ["ort.wasm.min.mjs", "ort-wasm-simd-threaded"];
+  const [ort, mjs, wasm] = await Promise.all([
+    scriptUrl(script).then((url) => import(url)),
+    scriptUrl(`${build}.mjs`),
+    file(`${build}.wasm`),
+  ]);
+  ort.env.wasm.wasmPaths = { mjs };
+  ort.env.wasm.wasmBinary = wasm.bytes;
+  // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
+  ort.env.wasm.numThreads = self.crossOriginIsolated === true ? threads : 1;
+  return { ort, store, models, modelsUrl, features };
+}
+
+// The file a model runs from on a device: on WebGPU its variant (assets.lock.json), unless the
+// adapter has the feature that makes the variant needless.
+function modelFile({ models, features }, id, device) {
+  const model = models.find((m) => m.id === id);
+  if (!model) throw new RemovalError({ code: "model_load_failed", message: `${id} is not in this build's manifest.` });
+  const variant = model.webgpu && !features.includes(model.webgpu.unless_feature) ? model.webgpu : model;
+  return device === "webgpu" ? variant : model;
+}
+
+async function load(model, device, progress) {
+  const runtime = await starting;
+  const { file, sha256 } = modelFile(runtime, model, device);
+  try {
+    const { bytes } = await runtime.store.load(runtime.modelsUrl + file, sha256, (done, total) =>
+      progress({ done, total }),
+    );
+    const options = device === "wasm" ? WASM_OPTIONS : { graphOptimizationLevel: "all" };
+    const session = await runtime.ort.InferenceSession.create(bytes, { executionProviders: [device], ...options });
+    const id = nextSession++;
+    sessions.set(id, { session, key: `${model}@${device}` });
+    return { session: id, inputNames: session.inputNames, outputNames: session.outputNames };
+  } catch (error) {
+    if (error?.code === aborted().code) throw error;
+    throw new RemovalError({ code: "model_load_failed", message: `Could not load ${file}: ${error?.message ?? error}` });
+  }
+}
+
+// Whoever asks for a (model, device) first starts its load; later askers share it.
+function session({ model, device }, { progress }) {
+  const key = `${model}@${device}`;
+  if (!loading.has(key)) {
+    const loaded = load(model, device, progress);
+    loading.set(key, loaded);
+    loaded.catch(() => loading.delete(key)); // a failed load may be tried again
+  }
+  return loading.get(key);
+}
+
+async function run({ session, feeds, fetches }, { transfer }) {
+  const { ort } = await starting;
+  const tensors = Object.fromEntries(
+    Object.entries(feeds).map(([name, { type, data, dims }]) => [name, new ort.Tensor(type, data, dims)]),
+  );
+  const results = await sessions.get(session).session.run(tensors, fetches);
+  const outputs = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    outputs[name] = { type: tensor.type, data: tensor.data, dims: tensor.dims };
+    if (tensor.data.buffer instanceof ArrayBuffer) transfer(tensor.data.buffer);
+  }
+  return { outputs };
+}
+
+async function release({ session }) {
+  const entry = sessions.get(session);
+  sessions.delete(session);
+  if (!entry) return {};
+  loading.delete(entry.key);
+  await entry.session.release();
+  return {};
+}
+
+serve({
+  start(request, { progress }) {
+    starting = start(request, progress);
+    return starting.then(({ ort }) => ({ threads: ort.env.wasm.numThreads }));
+  },
+  session,
+  run,
+  release,
+});
