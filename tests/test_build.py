@@ -67,6 +67,7 @@ def test_the_manifest_carries_pythons_facts_for_the_javascript():
     from bgremove.options import BROWSER_DEVICES
 
     manifest = json.loads((ROOT / "static/vendor/build.json").read_text())
+    assert [entry["id"] for entry in manifest["models"]] == list(MODELS), "every model in the table is built"
     assert [f["name"] for f in manifest["formats"]] == list(OUTPUT_FORMATS) and manifest["devices"] == list(BROWSER_DEVICES)
     assert "worker.js" in manifest["site"] and "static/shared/rpc.js" in manifest["site"], "the page's own files"
     for entry in manifest["models"]:

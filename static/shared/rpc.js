@@ -119,7 +119,11 @@ export function serve(handlers, { inOrder = false, settled = () => {} } = {}) {
       cancelled.delete(id);
       settled(request);
     }
-    postMessage({ ...reply, id, type: "result" }, transfer);
+    try {
+      postMessage({ ...reply, id, type: "result" }, transfer);
+    } catch (error) {
+      postMessage({ ok: false, error: errorShape(error), id, type: "result" }); // a reply that cannot be cloned
+    }
   }
 
   self.addEventListener("message", ({ data: request }) => {
