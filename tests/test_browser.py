@@ -197,6 +197,26 @@ def test_cancelled_requests_reject_and_the_worker_carries_on(app):
     assert result == ["done", "AbortError:aborted", "done", "AbortError:aborted", "AbortError:aborted", "done"]
 
 
+def test_a_request_cancelled_while_its_model_loads_rejects_and_the_model_loads_for_the_next(app):
+    result = app.page.evaluate("""async () => {
+        const { createRemover } = await import("./static/client/remover.js");
+        const remover = createRemover();
+        %s
+        const blob = await canvas.convertToBlob();
+        const outcome = (promise) => promise.then(({ meta }) => meta.model, (e) => `${e.name}:${e.code}`);
+        const stop = new AbortController();
+        const stages = [];
+        const loading = outcome(remover.remove(blob, { model: "u2netp", signal: stop.signal, onProgress: ({ stage }) => {
+            stages.push(stage);
+            if (stage === "download") stop.abort();
+        } }));
+        const results = [await loading, await outcome(remover.remove(blob, { model: "u2netp" }))];
+        remover.dispose();
+        return { results, stages: [...new Set(stages)] };
+    }""" % DRAW)
+    assert result == {"results": ["AbortError:aborted", "u2netp"], "stages": ["decode", "model", "download"]}
+
+
 REMOVE_WITH_A_NEW_WORKER = """async (model) => {
     const { createRemover } = await import("./static/client/remover.js");
     const remover = createRemover({ model });

@@ -58,13 +58,16 @@ def test_presets_set_each_knob_unless_the_request_does():
 
 
 def test_the_knobs_old_names_are_still_accepted():
-    with pytest.warns(DeprecationWarning, match="'upsample' is now 'refine'"):
+    with pytest.warns(DeprecationWarning) as warned:
         old = Options.parse({"preset": "fast", "upsample": "matte", "foreground": "estimate"})
+    assert [str(w.message) for w in warned] == ["Option 'upsample' is now 'refine'.",
+                                                "Option 'foreground' is now 'edge_colour'."]
     assert (old.knob("refine"), old.knob("edge_colour")) == ("matting", "estimate")
     with pytest.warns(DeprecationWarning):
         assert Options.parse({"upsample": "bilinear"}).knob("refine") == "none"
 
 
+@pytest.mark.filterwarnings("ignore:Option 'upsample' is now:DeprecationWarning")
 @pytest.mark.parametrize("raw", [{"preset": "ultra"}, {"resize": "stretch"}, {"refine": "bicubic"},
                                  {"edge_colour": "guess"}, {"crop_pass": "maybe"}, {"upsample": "bicubic"}])
 def test_bad_refinement_options_are_refused(raw):

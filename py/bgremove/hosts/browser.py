@@ -79,7 +79,8 @@ class BrowserHost:
         try:
             return await self.inference.session(spec.id, device, callback)
         except JsException as error:  # a cancellation raised in on_bytes comes back as itself, not as this
-            raise BgRemoveError(errors.MODEL_LOAD_FAILED, f"Could not load {spec.id} on {device}: {error.message}") from None
+            raise BgRemoveError(errors.MODEL_LOAD_FAILED,
+                                f"Could not load {spec.id} on {device}: {error.message}") from None
         finally:
             callback.destroy()
 
