@@ -140,6 +140,13 @@ def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
     assert result["bytes"] == {"done": 4_574_861, "total": 4_574_861}
 
 
+def test_the_embed_apis_old_path_still_serves_it(app):
+    assert app.page.evaluate("""async () => {
+        const [old, current] = await Promise.all([import("./static/remover.js"), import("./static/client/remover.js")]);
+        return old.createRemover === current.createRemover && old.RemovalError === current.RemovalError;
+    }""")
+
+
 def test_embedding_api_takes_every_kind_of_input(app):
     result = app.page.evaluate("""async () => {
         const { createRemover } = await import("./static/client/remover.js");
