@@ -16,7 +16,7 @@ from bgremove import Remover
 from bgremove.hosts.native import NativeHost
 from chromium import CHROMIUM, CHROMIUM_ARGS
 from tools import fixtures
-from tools.assets import ROOT
+from tools.assets import ROOT  # noqa: F401 (the tests take it from here)
 from tools.serve import make_server
 
 BOOT_TIMEOUT_MS = 120_000

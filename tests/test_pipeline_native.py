@@ -1,6 +1,5 @@
 """The whole pipeline under CPython (Pillow + onnxruntime), on real photographs."""
 import io
-import json
 import subprocess
 import sys
 

@@ -153,7 +153,7 @@ def report(rows: dict[str, list[dict]], model: str, folder: Path) -> str:
     default = f"preset {DEFAULT_PRESET}"
     inference = statistics.fmean(r["inference"] for r in rows[baseline])
     text = [
-        f"# Mask quality on the evaluation set\n",
+        "# Mask quality on the evaluation set\n",
         f"Written by `python3 build.py eval` on {datetime.date.today()} ({platform.machine()}, "
         f"{os.cpu_count()} cores), model `{model}`, {len(rows[baseline])} images from `{folder.name}/` "
         f"(composites with exact alpha; see its PROVENANCE.md). Native onnxruntime inference averaged "

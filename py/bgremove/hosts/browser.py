@@ -7,8 +7,7 @@ static/engine/inference.js). `Service` is what static/engine/engine.js talks to.
 from __future__ import annotations
 
 import numpy as np
-from js import (Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Uint8Array, Uint8ClampedArray,
-                createImageBitmap)
+from js import Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Uint8Array, createImageBitmap
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import errors, pillow_codec
