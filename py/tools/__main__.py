@@ -32,9 +32,9 @@ def main(argv: list[str]) -> int:
     args, rest = parser.parse_known_args(argv)
     if rest and args.command in ("build", "serve"):
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
-    if args.command == "eval":
-        return run([sys.executable, "-m", "tools.evaluation", *rest])
     assemble.build()
+    if args.command == "eval":  # the models it runs are the build's
+        return run([sys.executable, "-m", "tools.evaluation", *rest])
     if args.command == "build":
         if args.out:
             assemble.export_site(args.out.resolve())

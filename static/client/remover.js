@@ -65,7 +65,6 @@ export function createRemover({
       return failure;
     },
   });
-  const disposed = () => new RemovalError({ code: "disposed", message: "This remover was disposed." });
 
   return {
     // Resolves to what the engine reports about itself (versions, threads, start-up timings).
@@ -96,7 +95,7 @@ export function createRemover({
     // Ends the worker: every session and buffer goes with it. Pending calls reject.
     dispose() {
       worker.terminate();
-      link.fail(disposed());
+      link.fail(new RemovalError({ code: "disposed", message: "This remover was disposed." }));
     },
   };
 }
