@@ -8,11 +8,13 @@
     python3 build.py bench [args]       time ours against @imgly/background-removal (bench --help)
     python3 build.py bench-presets      what balanced and best cost against fast on 12 MP photos
     python3 build.py bench-devices      inference on wasm against webgpu, every model
+    python3 build.py bench-endurance    100 images through one remover: memory must plateau
+    python3 build.py bench-batch        the command line on a folder: 1..N workers, memory over 200 images
 
 This file only makes the project's own virtual environment (.venv, every package pinned in
 assets.lock.json) and hands the command to the build tools in py/tools/, which run inside it:
 assets.py (the lock, downloads, checksums), assemble.py (static/vendor/ and its manifest),
-graphs.py (model rewrites), wheel.py, serve.py, fixtures.py, evaluation.py.
+graphs.py (model rewrites), wheel.py, serve.py, headers.py, fixtures.py, evaluation.py.
 """
 from __future__ import annotations
 

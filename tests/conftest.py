@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import io
 import threading
@@ -20,6 +19,18 @@ from tools.assets import ROOT  # noqa: F401 (the tests take it from here)
 from tools.serve import make_server
 
 BOOT_TIMEOUT_MS = 120_000
+
+
+def pytest_report_header(config):
+    """Which browsers the run needs, and how to get one that is missing."""
+    import browsers
+
+    lines = ["browsers: chromium " + ("ok" if Path(CHROMIUM).exists() else
+                                      "MISSING: sudo apt-get install chromium (bash .ci/run installs it)")]
+    for engine in sorted(browsers.DRIVERS):
+        lines.append(f"browsers: {engine} " + ("ok" if not browsers.missing(engine) else
+                                               "MISSING: " + browsers.install_hint(engine)))
+    return lines
 RESULT_TIMEOUT_MS = 240_000
 
 
@@ -76,6 +87,17 @@ def server():
         yield url
 
 
+def blank_page(opener, server: str):
+    """A tab (opener: a browser, so a context of its own with an empty Cache Storage, or a context) on
+    a blank, cross-origin isolated page of the app's origin, with no policy: for the embed API alone."""
+    page = opener.new_page()
+    isolated = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
+    page.route(f"{server}blank.html", lambda route: route.fulfill(
+        body="<!doctype html><title>blank</title>", content_type="text/html", headers=isolated))
+    page.goto(f"{server}blank.html")
+    return page
+
+
 @pytest.fixture(scope="session")
 def playwright():
     """One Playwright for the whole run: its sync API cannot be started twice in one process."""
@@ -90,6 +112,12 @@ def chromium(playwright):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+# Every violation of a page's security policy is kept where a test can read it (self.__violations):
+# in the page with page.add_init_script(LISTEN_FOR_VIOLATIONS), in a worker with worker.evaluate(...).
+LISTEN_FOR_VIOLATIONS = """self.__violations ??= [];
+self.addEventListener("securitypolicyviolation", (e) => __violations.push(`${e.effectiveDirective} ${e.blockedURI}`));"""
 
 
 class App:
@@ -123,9 +151,9 @@ class App:
                   "buffer": f.read_bytes()} if isinstance(f, Path) else f for f in files]
         self.page.set_input_files("#files", files)
         total = before + len(files)
-        self.page.wait_for_function(
-            f"document.querySelectorAll('.card[data-state=done], .card[data-state=error]').length >= {total}",
-            timeout=timeout_ms)
+        # Locators, not wait_for_function, whose predicate is eval'd: the page's policy forbids eval.
+        finished = self.page.locator(".card[data-state=done], .card[data-state=error]")
+        finished.nth(total - 1).wait_for(state="attached", timeout=timeout_ms)
         cards = self.page.locator(".card").all()[: len(files)]  # the newest batch is on top, in order
         return [self._read(card) for card in cards]
 
@@ -134,15 +162,12 @@ class App:
                   "error_code": card.get_attribute("data-error-code"), "meta": card.locator(".meta").text_content(),
                   "fallback": " ".join(card.locator(".fallback").all_text_contents())}
         if result["state"] == "done":
+            # As a person would: click the link and keep the download (the policy lets no script fetch it).
             link = card.locator("a.download")
-            encoded = link.evaluate("""async (a) => {
-                const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
-                let text = "";
-                for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-                return btoa(text);
-            }""")
-            result["bytes"] = base64.b64decode(encoded)
-            result["filename"] = link.get_attribute("download")
+            with self.page.expect_download() as download:
+                link.click()
+            result["bytes"] = Path(download.value.path()).read_bytes()
+            result["filename"] = download.value.suggested_filename
         return result
 
 

@@ -148,20 +148,23 @@ def test_the_embed_apis_old_path_still_serves_it(app):
 
 
 def test_embedding_api_takes_every_kind_of_input(app):
+    # A URL the page's policy lets it fetch: its own origin (connect-src 'self').
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 160, 90)).save(buffer, "PNG")
+    app.page.route("**/input.png", lambda route: route.fulfill(body=buffer.getvalue(), content_type="image/png"))
     result = app.page.evaluate("""async () => {
         const { createRemover } = await import("./static/client/remover.js");
         const remover = createRemover({ model: "u2netp", preset: "fast" });
         %s
         const blob = await canvas.convertToBlob();
-        const url = URL.createObjectURL(blob);
         const image = new Image();
-        image.src = url;
+        image.src = URL.createObjectURL(blob);
         const element = document.createElement("canvas");
         element.width = 64; element.height = 48;
         element.getContext("2d").drawImage(await createImageBitmap(blob), 0, 0);
         const inputs = {
             blob, arrayBuffer: await blob.arrayBuffer(), typedArray: new Uint8Array(await blob.arrayBuffer()),
-            url, bitmap: await createImageBitmap(blob), imageData: context.getImageData(0, 0, 64, 48),
+            url: new URL("input.png", location.href).href, bitmap: await createImageBitmap(blob), imageData: context.getImageData(0, 0, 64, 48),
             image, canvas: element,
         };
         const sizes = {};
@@ -175,6 +178,7 @@ def test_embedding_api_takes_every_kind_of_input(app):
         remover.dispose();
         return { sizes, error, flat: Array.from(new Uint8Array(await flat.arrayBuffer())) };
     }""" % DRAW)
+    app.page.unroute("**/input.png")
     assert set(result["sizes"].values()) == {"64x48"} and len(result["sizes"]) == 8
     assert result["error"] == "bad_input"
     flat = rgba_of(bytes(result["flat"]))
@@ -303,4 +307,4 @@ def test_an_inference_worker_that_cannot_start_stops_the_start_with_a_reason(app
     finally:
         context.unroute("**/static/engine/inference-worker.js")
     assert result["ok"] is False and result["code"] == "boot_failed", result
-    assert "inference worker failed: could not start" in result["message"], result
+    assert "inference worker failed: it failed to start" in result["message"], result

@@ -8,7 +8,7 @@ import pytest
 
 from bgremove.models import MODELS
 from conftest import ROOT, App, serving
-from tools import assemble, assets, wheel
+from tools import assemble, assets, headers, wheel
 
 
 def test_a_checksum_mismatch_names_the_file_and_both_sums(tmp_path):
@@ -64,11 +64,12 @@ def test_the_wheel_is_reproducible_and_holds_only_the_pipeline(tmp_path):
 
 def test_the_manifest_carries_pythons_facts_for_the_javascript():
     from bgremove.formats import OUTPUT_FORMATS
-    from bgremove.options import BROWSER_DEVICES
+    from bgremove.options import BROWSER_DEVICES, PRESETS
 
     manifest = json.loads((ROOT / "static/vendor/build.json").read_text())
     assert [entry["id"] for entry in manifest["models"]] == list(MODELS), "every model in the table is built"
     assert [f["name"] for f in manifest["formats"]] == list(OUTPUT_FORMATS) and manifest["devices"] == list(BROWSER_DEVICES)
+    assert manifest["presets"] == list(PRESETS)
     assert "worker.js" in manifest["site"] and "static/shared/rpc.js" in manifest["site"], "the page's own files"
     for entry in manifest["models"]:
         spec = MODELS[entry["id"]]
@@ -87,17 +88,39 @@ def head(url: str):
 @pytest.mark.parametrize("path,mime", [("", "text/html"), ("worker.js", "text/javascript"),
                                        ("static/vendor/ort/ort-wasm-simd-threaded.wasm", "application/wasm"),
                                        ("static/vendor/ort/ort-wasm-simd-threaded.mjs", "text/javascript")])
-def test_server_sends_isolation_headers_and_mime_types(server, path, mime):
-    status, headers = head(server + path)
-    assert status == 200 and headers["Content-Type"].startswith(mime)
-    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
-    assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
-    assert headers["Cross-Origin-Resource-Policy"]
+def test_server_sends_isolation_and_security_headers_and_mime_types(server, path, mime):
+    status, sent = head(server + path)
+    assert status == 200 and sent["Content-Type"].startswith(mime)
+    assert sent["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert sent["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert sent["Cross-Origin-Resource-Policy"]
+    assert sent["X-Content-Type-Options"] == "nosniff" and sent["Referrer-Policy"] == "no-referrer"
+    policy = sent["Content-Security-Policy"]
+    if path == "":
+        assert policy == headers.PAGE_POLICY and "camera=()" in sent["Permissions-Policy"]
+        assert "unsafe-inline" not in policy and "blob:" not in policy.split("script-src")[1].split(";")[0]
+    elif path == "worker.js":
+        assert policy == headers.WORKER_POLICY and "'wasm-unsafe-eval'" in policy and "'unsafe-eval'" not in policy
+
+
+# With nosniff, a browser uses a file only if its type is right.
+TYPES = {".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+         ".json": "application/json", ".onnx": "application/octet-stream", ".whl": "application/zip",
+         ".zip": "application/zip", ".css": "text/css", ".md": "text/markdown"}
+
+
+def test_every_file_of_the_site_is_sent_with_its_type(server):
+    for path in assemble.site_files():
+        relative = path.relative_to(ROOT).as_posix()
+        status, sent = head(server + relative)
+        assert status == 200 and sent["Content-Type"].split(";")[0] == TYPES[path.suffix], relative
 
 
 @pytest.mark.parametrize("path", ["build.py", "assets.lock.json", ".venv/pyvenv.cfg", ".git/HEAD",
                                   "static/../build.py", "static/%2e%2e/build.py",
-                                  "static/%2E%2E/.git/HEAD", "tests/conftest.py"])
+                                  "static/%2E%2E/.git/HEAD", "tests/conftest.py",
+                                  "static/", "static/vendor/", "static/vendor/models/", "static/vendor/models",
+                                  "static/engine"])
 def test_server_serves_only_the_app(server, path):
     assert head(server + path)[0] == 404
 
@@ -106,7 +129,8 @@ def test_server_serves_only_the_app(server, path):
 def test_the_exported_folder_is_the_whole_site(tmp_path, chromium, images):
     site = tmp_path / "site"
     assemble.export_site(site)
-    assert sorted(p.name for p in site.iterdir()) == ["index.html", "static", "sw.js", "worker.js"]
+    assert sorted(p.name for p in site.iterdir()) == ["_headers", "index.html", "static", "sw.js", "worker.js"]
+    assert (site / "_headers").read_text() == headers.headers_file()
     with serving(root=site) as (_, url):
         page = chromium.new_page()
         app = App(page, url).open("?model=u2netp&preset=fast")

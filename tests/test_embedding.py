@@ -1,8 +1,8 @@
 """examples/embed.html: another site, on its own origin, embedding the worker from the app's origin."""
 import pytest
 
-from conftest import App, serving
-from tools.serve import EXAMPLE
+from conftest import LISTEN_FOR_VIOLATIONS, App, serving
+from tools.serve import example_site
 
 pytestmark = pytest.mark.browser
 
@@ -10,14 +10,18 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def another_site(chromium, server):
     # localhost vs 127.0.0.1: a different origin even on the same machine.
-    with serving("localhost", served=EXAMPLE, index="examples/embed.html") as (_, site):
+    with serving("localhost", **example_site(server.rstrip("/"))) as (_, site):
         page = chromium.new_page()
         errors = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # Under the policy such a page needs (tools/headers.py), with nothing to spare: the engine's
+        # workers run under it too, from blob: modules, so a violation there would stop them.
+        page.add_init_script(LISTEN_FOR_VIOLATIONS)
         page.goto(f"{site}?assets={server}static/")
         page.wait_for_selector("body[data-ready]", timeout=120_000)
         yield page
         assert not errors, errors
+        assert page.evaluate("self.__violations") == []
         page.close()
 
 

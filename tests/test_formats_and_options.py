@@ -28,8 +28,17 @@ def test_sniff_rejects_what_is_not_a_photo(data, code):
 
 
 def test_dimensions_come_from_the_header():
-    assert dimensions(encoded("PNG", (640, 480))[:200]) == (640, 480)
-    assert dimensions(b"not an image") is None
+    assert dimensions(encoded("PNG", (640, 480))[:200], "png") == (640, 480)
+    assert dimensions(b"not an image", "png") is None
+    assert dimensions(b"\x00\x00\x00\x18ftypheic", "heic") is None, "a format Pillow does not read"
+
+
+@pytest.mark.parametrize("mode,options", [("RGB", {"lossless": True}), ("RGB", {"quality": 80}),
+                                          ("RGBA", {"quality": 80})])
+def test_webp_dimensions_from_each_kind_of_header(mode, options):
+    buffer = io.BytesIO()
+    Image.new(mode, (123, 45)).save(buffer, "WEBP", **options)  # VP8L, VP8 and VP8X (with alpha)
+    assert dimensions(buffer.getvalue(), "webp") == (123, 45)
 
 
 def test_options_defaults_and_aliases():

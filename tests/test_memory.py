@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from conftest import blank_page
+
 pytestmark = pytest.mark.browser
 
 MB = 1 << 20
@@ -40,11 +42,7 @@ SETUP = """async () => {
 
 @pytest.fixture
 def page(chromium, server):
-    page = chromium.new_page()
-    isolated = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
-    page.route(f"{server}blank.html", lambda route: route.fulfill(
-        body="<!doctype html><title>blank</title>", content_type="text/html", headers=isolated))
-    page.goto(f"{server}blank.html")
+    page = blank_page(chromium, server)
     yield page
     page.close()
 

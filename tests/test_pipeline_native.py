@@ -1,14 +1,14 @@
 """The whole pipeline under CPython (Pillow + onnxruntime), on real photographs."""
 import io
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from bgremove import BgRemoveError, pipeline
-from conftest import ROOT, rgba_of
+import claims
+from bgremove import BgRemoveError, Remover, pipeline
+from bgremove.hosts.native import NativeHost
+from conftest import rgba_of
 
 
 def test_cutout_of_a_real_photo(images, native):
@@ -70,13 +70,33 @@ def test_bad_input_gets_a_clear_error(images, native, make, code):
     assert caught.value.code == code
 
 
-def test_huge_images_are_refused_before_decoding(native, monkeypatch):
-    monkeypatch.setattr(pipeline, "MAX_PIXELS", 100 * 100)
-    buffer = io.BytesIO()
-    Image.new("L", (200, 100)).save(buffer, "PNG")
+@pytest.mark.parametrize("fmt,width,height", [
+    (fmt, width, height) for fmt in claims.FORMATS
+    for width, height in ((8000, 6000), (16384, 16384), (60000, 60000), claims.LARGEST[fmt])
+    if (width, height) <= claims.LARGEST[fmt]])
+def test_a_header_over_the_limit_is_refused_before_any_decoding(run, fmt, width, height):
+    host = NativeHost()
+    host.decode = None  # called, it would fail with a TypeError, not too_large
     with pytest.raises(BgRemoveError) as caught:
-        native(lambda r: r.remove(buffer.getvalue(), {"model": "u2netp"}))
-    assert caught.value.code == "too_large" and "200x100" in caught.value.message
+        run(Remover(host).remove(claims.claiming(fmt, width, height), {"model": "u2netp"}))
+    assert caught.value.code == "too_large" and f"{width}x{height}" in caught.value.message
+
+
+@pytest.mark.parametrize("fmt", (*claims.CHECKED_ENDS, "JPEG"))
+def test_a_truncated_file_is_corrupt_and_trailing_padding_is_not(native, fmt):
+    data = claims.photo_file(fmt)
+    with pytest.raises(BgRemoveError) as caught:
+        native(lambda r: r.remove(data[: len(data) // 3], {"model": "u2netp", "preset": "fast"}))
+    assert caught.value.code == "corrupt_image", caught.value.message
+    result = native(lambda r: r.remove(data + bytes(100), {"model": "u2netp", "preset": "fast"}))
+    assert (result.width, result.height) == (96, 64)
+
+
+def test_pixels_over_the_limit_are_refused_before_the_model(native, monkeypatch):
+    monkeypatch.setattr(pipeline, "MAX_PIXELS", 100 * 100)
+    with pytest.raises(BgRemoveError) as caught:
+        native(lambda r: r.remove_pixels(np.zeros((100, 101, 4), np.uint8), {"model": "u2netp"}))
+    assert caught.value.code == "too_large" and "101x100" in caught.value.message
 
 
 def test_sessions_are_reused_and_released(images, native):
@@ -219,18 +239,6 @@ def test_missing_model_file_is_a_model_load_error(images, run, tmp_path):
     assert caught.value.code == "model_load_failed" and "build.py" in caught.value.message
 
 
-def test_command_line(images, tmp_path):
-    bad = tmp_path / "notes.txt"
-    bad.write_text("not an image")
-    run = subprocess.run([sys.executable, "-m", "bgremove", str(images / "coffee.png"), str(bad),
-                          "-o", str(tmp_path / "out"), "--model", "u2netp"],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert run.returncode == 1, "one input failed"
-    assert "notes.txt: error [not_an_image]" in run.stderr
-    out = rgba_of((tmp_path / "out" / "coffee.png").read_bytes())
-    assert out.shape == (400, 600, 4) and out[0, 0, 3] < 20
-
-
 def test_decoded_pixels_and_a_background_colour(images, native):
     data = (images / "coffee.png").read_bytes()
     pixels = rgba_of(data)
@@ -243,3 +251,10 @@ def test_decoded_pixels_and_a_background_colour(images, native):
     with pytest.raises(BgRemoveError) as caught:
         native(lambda r: r.remove(data, {"background": "blue"}))
     assert caught.value.code == "bad_option"
+
+
+@pytest.mark.parametrize("name", claims.variants())
+def test_every_kind_of_file_the_readme_says_is_read_is_cut_out(native, name):
+    data, size = claims.variants()[name]
+    result = native(lambda r: r.remove(data, {"model": "u2netp", "preset": "fast"}))
+    assert (result.width, result.height) == size

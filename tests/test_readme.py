@@ -44,3 +44,16 @@ def test_the_readme_embedding_example_runs_as_written(app, images):
     assert out[..., 3].min() == 0 and out[..., 3].max() == 255, "a real cut-out, with transparent and opaque parts"
     assert any(line.startswith("600×400, u2netp on wasm") for line in logged), logged
     assert "model 4574861 4574861" in logged, "the start-up progress reached the model"
+
+
+def block_after(marker: str) -> str:
+    match = re.match(r"\s*```\n(.*?)```", (ROOT / "README.md").read_text().split(marker, 1)[1], re.S)
+    assert match, f"{marker} is followed by a code block"
+    return match.group(1)
+
+
+def test_the_readme_gives_the_headers_the_build_writes_and_what_embedding_needs():
+    from tools import headers
+
+    assert block_after("<!-- headers -->") == headers.headers_file()
+    assert block_after("<!-- embedding policy -->") == headers.policy(headers.embedding("https://assets.example")) + "\n"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chromium import CHROMIUM, CHROMIUM_ARGS, WEBGPU_ARGS
-from conftest import App, rgba_of
+from conftest import App, blank_page, rgba_of
 
 WEBGPU_RESULT_TIMEOUT_MS = 900_000
 
@@ -62,4 +62,41 @@ def test_auto_passes_over_a_software_adapter(gpu_app, images):
     gpu_app.open("?model=u2netp")
     [card] = gpu_app.submit([images / "coffee.png"])
     assert "u2netp on wasm" in card["meta"], card
-    assert "software renderer" in card["fallback"] and "swiftshader" in card["fallback"], card
+    assert not card["fallback"], "under Auto the card does not say it: the engine line does, once"
+    line = gpu_app.page.text_content("#engine")
+    assert "software renderer" in line and "swiftshader" in line, line
+
+
+# In the inference worker, before its first WebGPU session: keep the device onnxruntime-web asks for.
+KEEP_DEVICE = """(() => {
+    const requestDevice = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+        self.__device = await requestDevice.apply(this, args);
+        return self.__device;
+    };
+})()"""
+
+
+def test_a_device_lost_mid_run_falls_back_to_wasm_for_that_image(gpu_chromium, server):
+    context = gpu_chromium.new_context()
+    page = blank_page(context, server)
+    page.evaluate("""async () => {
+        const { createRemover } = await import("./static/client/remover.js");
+        window.remover = createRemover({ device: "webgpu" });  // no start-up model: no device yet
+        await remover.ready;
+    }""")
+    [inference] = [w for w in page.workers if w.url.endswith("/static/engine/inference-worker.js")]
+    inference.evaluate(KEEP_DEVICE)
+    page.evaluate("""() => {
+        window.stages = [];
+        const options = { model: "u2netp", device: "webgpu", preset: "fast", onProgress: ({ stage }) => stages.push(stage) };
+        window.outcome = remover.remove(new ImageData(64, 48), options).then(({ meta }) => meta, (e) => ({ error: e.code }));
+    }""")
+    page.wait_for_function("stages.includes('inference')", timeout=120_000)  # a blank page: no policy
+    inference.evaluate("self.__device.destroy()")
+    meta = page.evaluate("outcome")
+    assert meta.get("device") == "wasm", meta
+    assert meta["fallback"]["from"] == "webgpu" and "WebGPU device was lost" in meta["fallback"]["reason"], meta
+    later = page.evaluate("remover.remove(new ImageData(64, 48), { model: 'u2netp', device: 'webgpu' }).then(({ meta }) => meta)")
+    assert later["device"] == "wasm" and "lost" in later["fallback"]["reason"], "the next image goes straight to wasm"
+    context.close()

@@ -24,3 +24,10 @@ MODEL_LOAD_FAILED = "model_load_failed"
 INFERENCE_FAILED = "inference_failed"
 ABORTED = "aborted"
 INTERNAL = "internal_error"
+# The command line's own, per file of a batch.
+IO_ERROR = "io_error"          # the file could not be read, or its result written
+NAME_CLASH = "name_clash"      # two images would write the same result (photo.jpg and photo.png)
+WORKER_LOST = "worker_lost"    # the process cutting it out died, twice (out of memory, a crash)
+# The HTTP server's own (bgremove serve).
+BUSY = "busy"                  # its queue is full: try again shortly (503)
+TIMED_OUT = "timed_out"        # not done within its time limit (504)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 from PIL import Image
@@ -15,6 +14,8 @@ from .errors import BgRemoveError
 # Enough of a file to find its format and size: PNG, GIF, BMP and WebP say them in their first bytes,
 # JPEG after its metadata segments (EXIF, ICC profile), which rarely pass this.
 HEADER_BYTES = 1 << 18
+# Enough of a file's end to find the mark its format ends with, past a little trailing padding.
+TAIL_BYTES = 1 << 10
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def output_format_of(path_suffix: str) -> str | None:
     name = output_format_name(path_suffix.lstrip("."))
     return name if name in OUTPUT_FORMATS else None
 
+
+# The file name extensions of the formats read here, for picking the images out of a folder.
+INPUT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif")
 
 # Formats that browsers and Pillow both decode.
 _SIGNATURES = (
@@ -85,16 +89,61 @@ def sniff(data: bytes) -> str:
     raise BgRemoveError(errors.NOT_AN_IMAGE, "The file is not an image (PNG, JPEG, WebP, GIF, BMP or AVIF).")
 
 
-def dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header alone (a file or its first HEADER_BYTES), or None where Pillow
-    cannot tell.
+def check_complete(fmt: str, head: bytes, tail: bytes, length: int) -> None:
+    """Refuse a file that ends before its format says it does, from its two ends alone.
 
-    Lets a huge image be refused before anything decodes all of its pixels.
+    Browsers differ on such a file: Chromium refuses a truncated PNG where Firefox and WebKit show
+    the part that arrived, so the same file would give an error in one and half a cut-out in another.
+    JPEG is left to the decoder: some cameras put a video after the image's end, so its end mark can
+    be anywhere in the file.
     """
+    if fmt == "png":
+        complete = b"IEND" in tail
+    elif fmt == "gif":
+        complete = tail.rstrip(b"\0").endswith(b";")  # its trailer, perhaps followed by padding
+    elif fmt == "webp":
+        complete = len(head) >= 8 and int.from_bytes(head[4:8], "little") + 8 <= length  # the RIFF size
+    elif fmt == "bmp":
+        declared = int.from_bytes(head[2:6], "little") if len(head) >= 6 else 0  # 0: not stated
+        complete = declared <= length
+    else:
+        return
+    if not complete:
+        raise BgRemoveError(errors.CORRUPT_IMAGE, f"The {fmt.upper()} file is truncated: it ends before its "
+                                                  f"format says it does ({length} bytes).")
+
+
+def dimensions(data: bytes, fmt: str) -> tuple[int, int] | None:
+    """(width, height) of an image in format `fmt` (as sniff() names it) from its header alone (a file
+    or its first HEADER_BYTES), or None where it cannot be told.
+
+    Lets a huge image be refused before anything decodes its pixels, whatever size it claims. Pillow's
+    reader is called directly, since Image.open() refuses to say the size of an image it calls a
+    decompression bomb; WebP's is read here, since Pillow's allocates the whole canvas to open it.
+    """
+    if fmt == "webp":
+        return _webp_size(bytes(data[:30]))
+    Image.init()
+    opener = Image.OPEN.get(fmt.upper())
+    if opener is None:
+        return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                return image.size
+        with opener[0](io.BytesIO(data)) as image:
+            return image.size
     except Exception:
         return None
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    """The canvas size from a WebP file's first chunk (the container's, lossless' or lossy's header)."""
+    if len(head) < 30:
+        return None
+    chunk = head[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little")
+    if chunk == b"VP8L" and head[20] == 0x2F:
+        bits = int.from_bytes(head[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 " and head[23:26] == b"\x9d\x01\x2a":
+        return int.from_bytes(head[26:28], "little") & 0x3FFF, int.from_bytes(head[28:30], "little") & 0x3FFF
+    return None

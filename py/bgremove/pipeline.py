@@ -32,8 +32,9 @@ class Host(Protocol):
     devices: tuple[str, ...]    # the devices it can run a model on, best first: "auto" takes the first
     unavailable: dict[str, str]  # devices of its kind it cannot use here, and why
 
-    def head(self, data: Any, size: int) -> bytes:
-        """The first `size` bytes (fewer if it is shorter) of an encoded image, as remove() was given it."""
+    def ends(self, data: Any, head: int, tail: int) -> tuple[bytes, bytes, int]:
+        """The first `head` and the last `tail` bytes (fewer if it is shorter) of an encoded image, as
+        remove() was given it, and its length."""
 
     async def decode(self, data: Any, fmt: str) -> np.ndarray:
         """An encoded image (bytes, or the host's own kind of buffer) -> (H, W, 4) uint8 RGBA, EXIF
@@ -216,10 +217,11 @@ class Remover:
         opts = self._options(options)
         clock = _Clock({}, progress or _no_progress)
         with clock("decode"):
-            # Only the header is read here; the whole file goes to the host's decoder as it came.
-            head = self.host.head(data, formats.HEADER_BYTES)
+            # Only its two ends are read here; the whole file goes to the host's decoder as it came.
+            head, tail, length = self.host.ends(data, formats.HEADER_BYTES, formats.TAIL_BYTES)
             fmt = formats.sniff(head)
-            _check_size(formats.dimensions(head))
+            check_size(formats.dimensions(head, fmt))
+            formats.check_complete(fmt, head, tail, length)
             rgba = await self.host.decode(data, fmt)
         return await self._cut_out(rgba, opts, clock)
 
@@ -281,7 +283,7 @@ class Remover:
     async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
         """The photo's cut-out, composed over `rgba` itself."""
         height, width = rgba.shape[:2]
-        _check_size((width, height))
+        check_size((width, height))
         alpha, device, fallback = await self._on_device(
             opts, clock.report, lambda device: self._alpha(rgba, opts, device, clock))
         with clock("postprocess"):
@@ -295,7 +297,8 @@ class Remover:
         return Result(image, mime, width, height, opts.model, device, clock.timings, fallback)
 
 
-def _check_size(size: tuple[int, int] | None) -> None:
+def check_size(size: tuple[int, int] | None) -> None:
+    """Refuse an image by its size (None: not known yet), before anything holds its pixels."""
     if size is None:
         return
     width, height = size

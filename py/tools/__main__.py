@@ -17,8 +17,12 @@ COMMANDS = {
     "bench": "time ours against @imgly/background-removal in headless Chromium, write docs/bench.md (bench --help)",
     "bench-presets": "time fast, balanced and best on 12-megapixel photos, write docs/bench-presets.md",
     "bench-devices": "time inference on wasm against webgpu for every model, write docs/bench-devices.md",
+    "bench-endurance": "100 images through one remover, memory every 10 must plateau, write docs/endurance.md",
+    "bench-batch": "the command line on a folder with 1..N workers per model, and one process's memory over "
+                   "200 images, write docs/batch.md",
 }
-BENCHES = {"bench": "bench.py", "bench-presets": "presets.py", "bench-devices": "devices.py"}
+BENCHES = {"bench": "bench.py", "bench-presets": "presets.py", "bench-devices": "devices.py",
+           "bench-endurance": "endurance.py", "bench-batch": "batch.py"}
 
 
 def main(argv: list[str]) -> int:

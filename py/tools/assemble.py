@@ -3,7 +3,7 @@
 Every file comes from a checked download (assets.py); every file we derive (a rewritten graph)
 is checked against its own pin in the lock. static/vendor/build.json lists what the browser
 loads with its sha256, and carries the facts the JavaScript needs from Python's tables (models,
-output formats, devices), so that each is written down once.
+output formats, devices, presets), so that each is written down once.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bgremove.formats import OUTPUT_FORMATS
 from bgremove.models import MODELS
-from bgremove.options import BROWSER_DEVICES
+from bgremove.options import BROWSER_DEVICES, PRESETS
 
-from . import wheel
+from . import headers, wheel
 from .assets import (CACHE, ROOT, VENDOR, BuildError, fetch, lock, log, sha256_bytes, sha256_file, tar_member,
                      verify, write_if_changed)
 
@@ -188,6 +188,7 @@ def build() -> None:
         "wheel": wheel.build(VENDOR / "wheels"),
         "formats": [asdict(fmt) for fmt in OUTPUT_FORMATS.values()],
         "devices": list(BROWSER_DEVICES),
+        "presets": list(PRESETS),
         "site": [path.relative_to(ROOT).as_posix() for path in site_files() if VENDOR not in path.parents],
     }
     manifest["runtime"] = runtime_listing()
@@ -213,4 +214,5 @@ def export_site(out: Path) -> None:
             os.link(path, target)
         except OSError:
             shutil.copy2(path, target)
-    log(f"the site is in {out}: copy this folder to any host that sends the headers in README.md")
+    (out / "_headers").write_text(headers.headers_file())
+    log(f"the site is in {out}: copy this folder to any host that sends the headers in its _headers file")

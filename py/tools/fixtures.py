@@ -32,7 +32,7 @@ def npm_ci(app: Path, what: str) -> Path:
     """An npm app's pinned packages, installed by npm ci outside the repo, once per lockfile."""
     lockfile = (app / "package-lock.json").read_bytes()
     target = CACHE / f"{app.name}-{sha256_bytes(lockfile)[:16]}"
-    if not (target / "node_modules" / ".bin" / "vite").exists():
+    if not (target / "node_modules" / ".package-lock.json").exists():  # npm ci writes it last
         require_npm(what)
         target.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):

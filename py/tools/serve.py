@@ -1,21 +1,19 @@
-"""The development server: the site (assemble.SITE) with the headers it needs, and nothing else.
-
-Cross-origin isolation (COOP/COEP) so SharedArrayBuffer and wasm threads are available, CORS and
-CORP so other sites can embed the worker from here, and the MIME types wasm and modules need.
+"""The development server: the site (assemble.SITE) with its headers (headers.py), and nothing else:
+no directory listings, nothing outside the site.
 """
 from __future__ import annotations
 
 import http.server
 import posixpath
+import sys
 import threading
 import urllib.parse
 from pathlib import Path
 
+from . import headers
 from .assemble import SITE
 from .assets import ROOT, BuildError
 
-# The "another site" that embeds the app from a second origin (its own port).
-EXAMPLE = ("examples/",)
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -35,18 +33,16 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         if relative in ("", "."):
             relative = self.server.index
             self.path = "/" + relative
-        if not any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in self.server.served):
+        self.relative = relative
+        served = any(relative == p or (p.endswith("/") and relative.startswith(p)) for p in self.server.served)
+        if not served or (self.server.root / relative).is_dir():
             self.send_error(404)
             return None
         return super().send_head()
 
     def end_headers(self):
-        if self.server.isolated:
-            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
-            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
-        self.send_header("Cross-Origin-Resource-Policy", "cross-origin")
-        # Other sites may embed the worker from here: its module, runtime and models load over CORS.
-        self.send_header("Access-Control-Allow-Origin", "*")
+        for name, value in self.server.headers_for(getattr(self, "relative", ""), self.server.isolated).items():
+            self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
@@ -55,15 +51,30 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A tab closed in the middle of a download is the browser's business, not a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+def example_site(assets: str) -> dict:
+    """make_server's settings for the example site, another origin embedding the remover from `assets`
+    (the app's origin)."""
+    return {"served": ("examples/",), "index": "examples/embed.html", "headers_for": headers.another_site(assets)}
+
+
 def make_server(port: int = 0, verbose: bool = False, served: tuple[str, ...] = SITE,
-                index: str = "index.html", root: Path = ROOT,
-                isolated: bool = True) -> http.server.ThreadingHTTPServer:
-    """Serve only the `served` paths under root. isolated=False leaves out COOP/COEP, as a host that does
-    not send them (the tests' single-thread case)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+                index: str = "index.html", root: Path = ROOT, isolated: bool = True,
+                headers_for=headers.for_path) -> Server:
+    """Serve only the `served` paths under root, each with headers_for(path, isolated). isolated=False
+    leaves out COOP/COEP, as a host that does not send them (the tests' single-thread case)."""
+    server = Server(("127.0.0.1", port), Handler)
     server.verbose = verbose
     server.served, server.index, server.root, server.isolated = served, index, root, isolated
+    server.headers_for = headers_for
     return server
 
 
@@ -71,10 +82,10 @@ def serve(port: int) -> None:
     """The app on `port` (0: any free one) and, on the next, examples/embed.html as another site."""
     try:
         app = make_server(port, verbose=True)
-        example = make_server(port + 1 if port else 0, verbose=True, served=EXAMPLE, index="examples/embed.html")
+        app_url = f"http://127.0.0.1:{app.server_address[1]}/"
+        example = make_server(port + 1 if port else 0, verbose=True, **example_site(app_url.rstrip("/")))
     except OSError as error:
         raise BuildError(f"cannot listen on 127.0.0.1:{port} or the next port ({error}); try --port 0") from None
-    app_url = f"http://127.0.0.1:{app.server_address[1]}/"
     threading.Thread(target=example.serve_forever, daemon=True).start()
     print(f"Serving the app at {app_url}  (Ctrl+C stops)", flush=True)
     print(f"Another site embedding it: http://127.0.0.1:{example.server_address[1]}/?assets={app_url}static/",

@@ -5,9 +5,10 @@
 //
 // The worker's URL may carry ?threads=N (fewer threads than the machine has), ?keepModels (loading a
 // model does not release the previous one), ?model=ID (the model to download and prepare while
-// the Python runtime boots, rather than on the first request) and ?device=auto|wasm|webgpu
-// (which runtime to start; requests may still ask for wasm).
-import { RemovalError, emit, serve } from "../shared/rpc.js";
+// the Python runtime boots, rather than on the first request), ?device=auto|wasm|webgpu
+// (which runtime to start; requests may still ask for wasm) and ?preset=NAME (only checked here:
+// requests carry their preset).
+import { RemovalError, emit, errorShape, serve } from "../shared/rpc.js";
 import { probeWebGpu } from "./gpu.js";
 import { startInference } from "./inference.js";
 import { openStore } from "./store.js";
@@ -24,10 +25,8 @@ async function verifiedRuntime(settings) {
   const plainFetch = self.fetch.bind(self);
   const store = await openStore(plainFetch);
   const build = await store.loadFresh(`${vendor}build.json`);
+  checkSettings(settings, build);
   const device = settings.get("device") ?? "auto";
-  if (!build.devices.includes(device)) {
-    throw new Error(`Unknown device "${device}": use ${build.devices.join(", ")}.`);
-  }
   const gpu = await probeWebGpu(device);
   const href = (file) => new URL(file.path, vendor).href;
   // Every file is fetched at once, in parallel, and handed over once when its user asks for it (the
@@ -53,6 +52,7 @@ async function verifiedRuntime(settings) {
       features: gpu.features ?? [],
     },
     onBytes,
+    (error) => emit("lost", { error: errorShape(error) }),
   );
   const own = needed.filter((file) => !ortFiles.includes(file));
   const checksums = new Map(own.map((file) => [href(file), file.sha256]));
@@ -79,10 +79,29 @@ async function verifiedRuntime(settings) {
   return { build, gpu, inference, scriptUrl };
 }
 
+// The worker's own settings, refused before anything is downloaded: one the build does not know is a
+// mistake of the embedding page's, and it hears so from createRemover's ready.
+function checkSettings(settings, build) {
+  const known = {
+    model: build.models.map((m) => m.id),
+    device: build.devices,
+    preset: build.presets,
+  };
+  for (const [name, values] of Object.entries(known)) {
+    const value = settings.get(name);
+    if (value !== null && !values.includes(value)) {
+      throw new RemovalError({
+        code: "bad_option",
+        message: `Unknown ${name} ${JSON.stringify(value)}: this build has ${values.join(", ")}.`,
+      });
+    }
+  }
+}
+
 // The ?model= session, asked for while Pyodide boots; Python, asking for the same later, shares it.
 function startEarlyModel(settings, { build, gpu, inference }) {
   const model = settings.get("model");
-  if (!build.models.some((m) => m.id === model)) return null;
+  if (model === null) return null;
   const device = gpu.use ? "webgpu" : "wasm";
   const onBytes = ({ done, total }) =>
     emit("progress", { stage: "model", fraction: total ? Math.min(done / total, 1) : 0, bytes: { done, total } });
@@ -106,7 +125,7 @@ async function boot(settings) {
   const runtime = await verifiedRuntime(settings);
   const { build, gpu, inference } = runtime;
   const early = startEarlyModel(settings, runtime);
-  const [pyodide, { threads }] = await Promise.all([startPyodide(runtime), inference.started]);
+  const [pyodide, { threads, single }] = await Promise.all([startPyodide(runtime), inference.started]);
   timings.pyodide = since(t0);
   t0 = performance.now();
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
@@ -126,7 +145,8 @@ async function boot(settings) {
     info: {
       timings,
       crossOriginIsolated: isolated,
-      threads,
+      threads, // what onnxruntime-web runs on, and why only one where it is one
+      single,
       webgpu: gpu,
       versions: { pyodide: pyodide.version, onnxruntime: build.onnxruntime_web.version, wheel: build.wheel.file },
       models: build.models,
@@ -142,8 +162,9 @@ export function startEngine(workerUrl) {
         "and Cross-Origin-Embedder-Policy: require-corp to use every core.",
     );
   }
-  // Whatever stops the start, the page hears boot_failed with its reason.
-  const failedStart = (error) => ({ code: "boot_failed", message: String(error?.message ?? error) });
+  // Whatever stops the start, the page hears why: its own code for a bad setting, else boot_failed.
+  const failedStart = (error) =>
+    error?.code === "bad_option" ? errorShape(error) : { code: "boot_failed", message: errorShape(error).message };
   const booting = boot(settings);
   booting.then(
     ({ info }) => emit("ready", { info }),

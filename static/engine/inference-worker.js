@@ -5,9 +5,11 @@
 // download and preparation run beside Pyodide's boot instead of taking turns with it).
 //
 // Requests (shared/rpc.js):
-//   start   {runtime: [{url, sha256}], webgpu, threads, models (the manifest's), modelsUrl, features}
-//           progress {url, done}; result {threads}
-//   session {model, device}: progress {done, total} while downloading; result {session, inputNames, outputNames}
+//   start   {runtime: [{url, sha256}], webgpu, threads, models (the manifest's), modelsUrl, features,
+//           gpuLost (why WebGPU is gone, in a worker that replaces one whose device was lost)}
+//           progress {url, done}; result {threads, single} (single: why one thread, or null)
+//   session {model, device}: progress {done, total} while downloading, then {creating: true};
+//           result {session, inputNames, outputNames}
 //   run     {session, feeds, fetches}: a tensor is {type, data, dims}; result {outputs}
 //   release {session}
 import { RemovalError, aborted, serve } from "../shared/rpc.js";
@@ -27,10 +29,24 @@ let starting = null;
 const sessions = new Map(); // id -> {session, key}
 const loading = new Map(); // "model@device" -> the promise of its session's description
 let nextSession = 1;
+// Once a WebGPU session exists: a promise that rejects when its device is lost (a driver reset, the
+// GPU process gone, destroy()). onnxruntime-web's runs on a lost device never settle, so each run on
+// WebGPU races it; the engine then replaces this worker (inference.js).
+let gpuLost = null;
+
+function watchGpu(ort) {
+  gpuLost ??= ort.env.webgpu.device.lost.then(({ reason, message }) => {
+    throw new RemovalError({
+      code: "gpu_lost",
+      message: `The WebGPU device was lost (${reason ?? "unknown"}${message ? `: ${message}` : ""}).`,
+    });
+  });
+  gpuLost.catch(() => {});
+}
 
 // onnxruntime-web's wasm-only build, or its JSEP build (the wasm and WebGPU execution providers),
 // every file checked by the store; scripts are imported from blob URLs of the checked bytes.
-async function start({ runtime, webgpu, threads, models, modelsUrl, features = [] }, progress) {
+async function start({ runtime, webgpu, threads, models, modelsUrl, features = [], gpuLost: lostBefore }, progress) {
   const store = await opening;
   const loaded = new Map(
     runtime.map(({ url, sha256 }) => [url, store.load(url, sha256, (done) => progress({ url, done }))]),
@@ -49,9 +65,16 @@ async function start({ runtime, webgpu, threads, models, modelsUrl, features = [
   ]);
   ort.env.wasm.wasmPaths = { mjs };
   ort.env.wasm.wasmBinary = wasm.bytes;
-  // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has.
-  ort.env.wasm.numThreads = self.crossOriginIsolated === true ? threads : 1;
-  return { ort, store, models, modelsUrl, features };
+  // Threads need SharedArrayBuffer, which only a cross-origin isolated worker has, and not in every
+  // browser even then (WebKitGTK): onnxruntime-web would fall back to one thread at its first session.
+  const single =
+    self.crossOriginIsolated !== true
+      ? "the page is not cross-origin isolated"
+      : typeof SharedArrayBuffer === "undefined"
+        ? "this browser has no SharedArrayBuffer"
+        : null;
+  ort.env.wasm.numThreads = single ? 1 : threads;
+  return { ort, webgpu, store, models, modelsUrl, features, single, lostBefore };
 }
 
 // The file a model runs from on a device: on WebGPU its variant (assets.lock.json), unless the
@@ -67,13 +90,17 @@ async function load(model, device, progress) {
   const runtime = await starting;
   const { file, sha256 } = modelFile(runtime, model, device);
   try {
+    if (device === "webgpu" && !runtime.webgpu) throw new Error(runtime.lostBefore ?? "this runtime has no WebGPU");
+    if (device === "webgpu") await gpuLost; // a lost device takes no new session
     const { bytes } = await runtime.store.load(runtime.modelsUrl + file, sha256, (done, total) =>
       progress({ done, total }),
     );
     const options = device === "wasm" ? WASM_OPTIONS : { graphOptimizationLevel: "all" };
+    progress({ creating: true }); // from here the engine gives the session a time limit (inference.js)
     const session = await runtime.ort.InferenceSession.create(bytes, { executionProviders: [device], ...options });
+    if (device === "webgpu") watchGpu(runtime.ort);
     const id = nextSession++;
-    sessions.set(id, { session, key: `${model}@${device}` });
+    sessions.set(id, { session, device, key: `${model}@${device}` });
     return { session: id, inputNames: session.inputNames, outputNames: session.outputNames };
   } catch (error) {
     if (error?.code === aborted().code) throw error;
@@ -97,7 +124,9 @@ async function run({ session, feeds, fetches }, { transfer }) {
   const tensors = Object.fromEntries(
     Object.entries(feeds).map(([name, { type, data, dims }]) => [name, new ort.Tensor(type, data, dims)]),
   );
-  const results = await sessions.get(session).session.run(tensors, fetches);
+  const entry = sessions.get(session);
+  const running = entry.session.run(tensors, fetches);
+  const results = await (entry.device === "webgpu" ? Promise.race([running, gpuLost]) : running);
   const outputs = {};
   for (const [name, tensor] of Object.entries(results)) {
     outputs[name] = { type: tensor.type, data: tensor.data, dims: tensor.dims };
@@ -118,7 +147,7 @@ async function release({ session }) {
 serve({
   start(request, { progress }) {
     starting = start(request, progress);
-    return starting.then(({ ort }) => ({ threads: ort.env.wasm.numThreads }));
+    return starting.then(({ ort, single }) => ({ threads: ort.env.wasm.numThreads, single }));
   },
   session,
   run,

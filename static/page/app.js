@@ -103,6 +103,10 @@ async function process(file, card) {
   const status = card.querySelector(".status");
   const bar = card.querySelector("progress");
   const options = currentOptions();
+  for (const old of card.querySelectorAll(".retry, .fallback")) old.remove();
+  delete card.dataset.errorCode;
+  card.dataset.state = "queued";
+  status.textContent = "Waiting…";
   try {
     const { blob, meta } = await remover.remove(file, {
       ...options,
@@ -128,7 +132,9 @@ async function process(file, card) {
     card.querySelector(".meta").textContent =
       `${meta.width}×${meta.height} · ${meta.model} on ${meta.device} · ` +
       `inference ${meta.timings.inference.toFixed(2)} s, total ${sum(meta.timings).toFixed(2)} s`;
-    if (meta.fallback) {
+    if (meta.fallback && options.device === "auto") {
+      noteAuto(meta.fallback);
+    } else if (meta.fallback) {
       const notice = document.createElement("p");
       notice.className = "fallback";
       notice.textContent = `Not on ${meta.fallback.from}: ${meta.fallback.reason}`;
@@ -140,7 +146,20 @@ async function process(file, card) {
     card.dataset.state = "error";
     card.dataset.errorCode = error.code ?? "internal_error";
     status.textContent = `Error (${card.dataset.errorCode}): ${error.message}`;
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "retry";
+    retry.textContent = "Retry";
+    retry.addEventListener("click", () => process(file, card));
+    status.after(retry);
   }
+}
+
+// Under Auto nobody asked for a device, so the cards do not say which one did not run: the engine
+// line says it, once for each reason (the start-up one is there already).
+function noteAuto({ from, reason }) {
+  const line = $("engine");
+  if (!line.textContent.includes(reason)) line.textContent += ` Auto fell back from ${from} to WebAssembly: ${reason}.`;
 }
 
 const sum = (timings) => Object.values(timings).reduce((a, b) => a + b, 0);
@@ -177,9 +196,7 @@ navigator.serviceWorker
 setUp().catch((error) => showEngine(`Could not read the build manifest: ${error.message}`, true));
 remover.ready.then(
   (info) => {
-    const threads = info.crossOriginIsolated
-      ? `${info.threads} threads`
-      : "1 thread (the page is not cross-origin isolated)";
+    const threads = info.single ? `1 thread (${info.single})` : `${info.threads} threads`;
     const gpu = info.webgpu.use ? `WebGPU on ${info.webgpu.adapter}` : `no WebGPU (${info.webgpu.reason})`;
     showEngine(
       `Ready: Pyodide ${info.versions.pyodide}, onnxruntime-web ${info.versions.onnxruntime}, ${threads}, ${gpu}. ` +

@@ -7,6 +7,11 @@
 //   replies : {id, type: "progress", ...fields}, then {id, type: "result", ok: true, ...fields}
 //             or {id, type: "result", ok: false, error: {code, message}}
 //   events  : {type, ...fields}, without an id           (what a worker says unasked: its start-up)
+//   alive   : {type: "alive", lock}                      (a Web Lock the worker holds while it lives)
+//
+// A worker may die without a word (the browser ends it for memory, or it crashes): no error event,
+// no reply. The Web Lock it holds is released the moment it goes, whatever killed it, so the caller
+// waits for that lock and learns of the death at once, while calls are in flight or not.
 
 export class RemovalError extends Error {
   constructor({ code, message }) {
@@ -23,8 +28,9 @@ export function errorShape(error, code = "internal_error") {
   return { code: error?.code ?? code, message: String(error?.message ?? error) };
 }
 
-// The calling side of a link to a worker. onEvent(fields) hears what it says unasked; when it dies
-// (an error event), onFailure(event) says why: every pending and later call rejects with that.
+// The calling side of a link to a worker. onEvent(fields) hears what it says unasked. When it dies,
+// onFailure({message, lost}) says why (lost: it ended without an error, found by its lock; else its
+// error event's message), once: every pending and later call rejects with what that returns.
 export function connect(worker, { onEvent = () => {}, onFailure }) {
   const pending = new Map();
   let nextId = 1;
@@ -46,8 +52,15 @@ export function connect(worker, { onEvent = () => {}, onFailure }) {
     failure ??= error;
     for (const id of [...pending.keys()]) settle(id).reject(failure);
   };
+  const die = (cause) => {
+    if (!failure) fail(onFailure(cause));
+  };
 
   worker.addEventListener("message", ({ data }) => {
+    if (data?.type === "alive" && data.id === undefined) {
+      navigator.locks?.request(data.lock, () => die({ message: "it stopped", lost: true }));
+      return;
+    }
     if (data?.id === undefined) return onEvent(data);
     const { id, type, ok, error, ...fields } = data;
     const call = pending.get(id);
@@ -67,7 +80,7 @@ export function connect(worker, { onEvent = () => {}, onFailure }) {
   });
   worker.addEventListener("error", (event) => {
     event.preventDefault();
-    fail(onFailure(event));
+    die({ message: event.message || "it failed to start", lost: false });
   });
 
   return {
@@ -79,10 +92,15 @@ export function connect(worker, { onEvent = () => {}, onFailure }) {
         const onAbort = () => cancel(id, aborted());
         signal?.addEventListener("abort", onAbort);
         pending.set(id, { resolve, reject, onProgress, unlisten: () => signal?.removeEventListener("abort", onAbort) });
-        worker.postMessage({ ...fields, id, type }, transfer);
+        try {
+          worker.postMessage({ ...fields, id, type }, transfer);
+        } catch (error) {
+          settle(id);
+          reject(new RemovalError({ code: "bad_input", message: `This request cannot be sent to the worker: ${error.message}` }));
+        }
       });
     },
-    // Rejects every pending and later call (the worker was ended on purpose).
+    // Rejects every pending and later call (the worker was ended on purpose, or is of no more use).
     fail,
   };
 }
@@ -92,6 +110,7 @@ export function connect(worker, { onEvent = () => {}, onFailure }) {
 // context.transfer(...buffers) hands buffers over with the reply. inOrder: one request at a time,
 // in the order they came. settled(request) runs after each, answered or not (to free what it holds).
 export function serve(handlers, { inOrder = false, settled = () => {} } = {}) {
+  holdLifeLock();
   const cancelled = new Set();
   let queue = Promise.resolve();
 
@@ -133,6 +152,17 @@ export function serve(handlers, { inOrder = false, settled = () => {} } = {}) {
     }
     if (inOrder) queue = queue.then(() => answer(request));
     else answer(request);
+  });
+}
+
+// The lock this worker holds until it ends, named to whoever started it. Web Locks exist in secure
+// contexts only; elsewhere a death is noticed only through an error event.
+function holdLifeLock() {
+  if (!navigator.locks) return;
+  const lock = `bgremove-alive-${crypto.randomUUID()}`;
+  navigator.locks.request(lock, () => {
+    emit("alive", { lock });
+    return new Promise(() => {});
   });
 }
 

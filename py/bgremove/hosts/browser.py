@@ -15,7 +15,7 @@ from ..errors import BgRemoveError
 from ..formats import OutputFormat
 from ..models import ModelSpec
 from ..options import Options
-from ..pipeline import Progress, Remover
+from ..pipeline import Progress, Remover, check_size
 
 # Formats the browser cannot decode itself but Pillow can.
 _PILLOW_ONLY = ("tiff",)
@@ -34,9 +34,12 @@ class BrowserHost:
         self.devices = ("webgpu", "wasm") if gpu["use"] else ("wasm",)
         self.unavailable = {} if gpu["use"] else {"webgpu": gpu["reason"]}
 
-    def head(self, data, size: int) -> bytes:
-        """The first bytes of a request's ArrayBuffer: the only part of it that enters Python's heap."""
-        return Uint8Array.new(data, 0, min(size, data.byteLength)).to_bytes()
+    def ends(self, data, head: int, tail: int) -> tuple[bytes, bytes, int]:
+        """The two ends of a request's ArrayBuffer: the only parts of it that enter Python's heap."""
+        length = data.byteLength
+        start = max(length - tail, 0)
+        return (Uint8Array.new(data, 0, min(head, length)).to_bytes(),
+                Uint8Array.new(data, start, length - start).to_bytes(), length)
 
     async def decode(self, data, fmt: str) -> np.ndarray:
         """An encoded image's ArrayBuffer -> RGBA pixels, by the browser's decoder (Pillow's for TIFF)."""
@@ -160,9 +163,11 @@ class Service:
     async def _remove(self, request, options, report):
         bitmap, pixels = getattr(request, "bitmap", None), getattr(request, "pixels", None)
         if bitmap:
+            check_size((bitmap.width, bitmap.height))
             return await self.remover.remove_pixels(bitmap_pixels(bitmap), options, report, consume=True)
         if pixels:
             width, height, data = pixels.width, pixels.height, pixels.data
+            check_size((width, height))
             if data.byteLength != width * height * 4:
                 raise BgRemoveError(errors.BAD_OPTION, f"{width}x{height} RGBA pixels need {width * height * 4} "
                                                        f"bytes, not {data.byteLength}.")

@@ -24,8 +24,9 @@ class NativeHost:
         self.models_dir = Path(models_dir or os.environ.get("BGREMOVE_MODELS") or DEFAULT_MODELS_DIR)
         self.threads = threads  # 0 lets onnxruntime choose
 
-    def head(self, data: bytes, size: int) -> bytes:
-        return bytes(memoryview(data)[:size])
+    def ends(self, data: bytes, head: int, tail: int) -> tuple[bytes, bytes, int]:
+        view = memoryview(data)
+        return bytes(view[:head]), bytes(view[max(len(view) - tail, 0):]), len(view)
 
     async def decode(self, data: bytes, fmt: str) -> np.ndarray:
         return pillow_codec.decode(data, fmt)
