@@ -12,8 +12,8 @@
 import { RemovalError, connect, startWorker } from "../shared/rpc.js";
 
 const url = new URL("./inference-worker.js", import.meta.url);
-// How long each try may take to make a session from checked bytes: a healthy start takes 2 s for
-// u2netp and under 10 s for IS-Net in the slowest engine here; the last try allows a slow device more.
+// How long each try may take to make a session from checked bytes: a healthy first start of u2netp
+// takes 1-2 s in Firefox here; the limits leave room for large models, and the last for a slow device.
 const CREATE_LIMITS_S = [30, 90];
 
 // start: {runtime: [{url, sha256}], webgpu, threads, models, modelsUrl, features} (see inference-worker.js);
