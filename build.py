@@ -10,6 +10,7 @@
     python3 build.py bench-devices      inference on wasm against webgpu, every model
     python3 build.py bench-endurance    100 images through one remover: memory must plateau
     python3 build.py bench-batch        the command line on a folder: 1..N workers, memory over 200 images
+    python3 build.py screenshots        the page's main states, for the README (docs/page-*.png)
 
 This file only makes the project's own virtual environment (.venv, every package pinned in
 assets.lock.json) and hands the command to the build tools in py/tools/, which run inside it:

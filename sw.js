@@ -9,10 +9,15 @@ const vendor = new URL("static/vendor/", scope).href;
 const manifest = new URL("build.json", vendor).href;
 
 const ownStatic = new URL("static/", scope).href;
+// The page's zip writer: the one vendored module that is the page's, not the engine's (build.json's site lists it).
+const zipWriter = new URL("client-zip/", vendor).href;
 // The page's files: the top-level ones the site is made of, static/ but for the engine's vendor/, the manifest.
 const topLevel = new Set(["", "index.html", "worker.js"].map((path) => new URL(path, scope).href));
 const isShell = (href) =>
-  topLevel.has(href) || href === manifest || (href.startsWith(ownStatic) && !href.startsWith(vendor));
+  topLevel.has(href) ||
+  href === manifest ||
+  href.startsWith(zipWriter) ||
+  (href.startsWith(ownStatic) && !href.startsWith(vendor));
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

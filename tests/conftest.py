@@ -136,9 +136,10 @@ class App:
         return self
 
     def set(self, **settings) -> None:
+        """Change settings as a person would (each change makes the finished results again)."""
         for field, value in settings.items():
             locator = self.page.locator(f"#{field}")
-            if field == "quality":
+            if locator.get_attribute("type") in ("range", "color"):
                 locator.fill(str(value))
             else:
                 locator.select_option(value)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -195,5 +196,24 @@ def test_a_worker_makes_one_session_for_all_its_images(images, tmp_path):
     settings = work.Settings(OPTIONS)
     rows = [work.cut_out(Job(images / name, tmp_path / f"{i}.png"), settings)
             for i, name in enumerate(["coffee.png", "astronaut.png", "rocket.jpg"] * 2)]
-    assert [row.status for row in rows] == ["done"] * 6
+    assert [row.status for row in rows] == ["done"] * 6, rows[0]
     assert work.current_remover().loaded_sessions == [("u2netp", "cpu")]
+
+
+def test_the_command_line_puts_cut_outs_on_the_photo_blurred_or_an_image_and_moves_the_edge(images, tmp_path):
+    from bgremove.backdrops import cover
+    from conftest import rgba_of
+
+    plain, blurred, on_image, hard = (tmp_path / f"{name}.png" for name in ("plain", "blurred", "image", "hard"))
+    backdrop = images / "astronaut.png"
+    for out, extra in ((plain, ()), (blurred, ("--background", "blur")), (on_image, ("--background", backdrop)),
+                       (hard, ("--softness", "0"))):
+        run = bgremove(images / "coffee.png", out, *extra)
+        assert run.returncode == 0, run.stderr
+    cut = rgba_of(plain.read_bytes())
+    clear = cut[..., 3] == 0
+    assert np.all(rgba_of(blurred.read_bytes())[..., 3] == 255)
+    assert np.array_equal(rgba_of(on_image.read_bytes())[clear][:, :3], cover(rgba_of(backdrop.read_bytes()), 600, 400)[clear])
+    assert set(np.unique(rgba_of(hard.read_bytes())[..., 3])) <= {0, 255}
+    refused = bgremove(images / "coffee.png", tmp_path / "x.png", "--background", "plaid")
+    assert refused.returncode == 2 and "bad_option" in refused.stderr

@@ -29,7 +29,7 @@ def test_model_selector_shows_sizes_and_licences(app):
 def test_a_photo_comes_back_with_a_transparent_background(app, images):
     [card] = app.submit([images / "coffee.png"])
     assert card["state"] == "done", card["status"]
-    assert card["bytes"][:8] == b"\x89PNG\r\n\x1a\n" and card["filename"] == "coffee-foreground.png"
+    assert card["bytes"][:8] == b"\x89PNG\r\n\x1a\n" and card["filename"] == "coffee-cutout.png"
     out, source = rgba_of(card["bytes"]), rgba_of((images / "coffee.png").read_bytes())
     assert out.shape == source.shape
     alpha = out[..., 3]

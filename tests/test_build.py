@@ -106,7 +106,7 @@ def test_server_sends_isolation_and_security_headers_and_mime_types(server, path
 # With nosniff, a browser uses a file only if its type is right.
 TYPES = {".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
          ".json": "application/json", ".onnx": "application/octet-stream", ".whl": "application/zip",
-         ".zip": "application/zip", ".css": "text/css", ".md": "text/markdown"}
+         ".zip": "application/zip", ".css": "text/css", ".md": "text/markdown", ".txt": "text/plain"}
 
 
 def test_every_file_of_the_site_is_sent_with_its_type(server):

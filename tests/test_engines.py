@@ -67,7 +67,7 @@ def submit(page, paths) -> list[dict]:
 # The result as the page shows it: its alpha at a few points, read back through a canvas (the page's
 # policy lets no script fetch the blob: it came in).
 ALPHA_AT = """(async () => {
-    const image = document.querySelector(".card img.result");
+    const image = document.querySelector(".card .thumb img");
     await image.decode();
     const canvas = new OffscreenCanvas(image.naturalWidth, image.naturalHeight);
     const context = canvas.getContext("2d");
@@ -80,7 +80,7 @@ ALPHA_AT = """(async () => {
 def test_the_page_cuts_out_a_photo(page, images):
     [card] = submit(page, [images / "coffee.png"])
     assert card["state"] == "done", card
-    assert card["download"] == "coffee-foreground.png" and "u2netp on wasm" in card["meta"]
+    assert card["download"] == "coffee-cutout.png" and "u2netp on wasm" in card["meta"]
     alpha = page.evaluate(ALPHA_AT)
     assert alpha["size"] == [600, 400] and alpha["cup"] > 240 and max(alpha["corners"]) < 20, alpha
 

@@ -214,7 +214,7 @@ def test_the_page_shows_a_lost_engine_on_the_card_and_its_retry_works(chromium, 
         assert "stopped" in card.locator(".status").text_content()
     page.locator(".card").nth(1).locator("button.retry").click()
     page.wait_for_selector(".card:nth-child(2)[data-state=done]", timeout=120_000)
-    assert page.locator(".card").nth(1).locator("a.download").get_attribute("download") == "cup-foreground.png"
+    assert page.locator(".card").nth(1).locator("a.download").get_attribute("download") == "cup-cutout.png"
     assert page.locator(".card").nth(0).get_attribute("data-state") == "error", "the other card waits for its own retry"
     assert not app.errors, app.errors
     page.close()

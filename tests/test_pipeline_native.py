@@ -258,3 +258,52 @@ def test_every_kind_of_file_the_readme_says_is_read_is_cut_out(native, name):
     data, size = claims.variants()[name]
     result = native(lambda r: r.remove(data, {"model": "u2netp", "preset": "fast"}))
     assert (result.width, result.height) == size
+
+
+def test_a_result_made_again_from_its_mask_runs_no_model_and_matches_a_fresh_run(images, native):
+    data = (images / "coffee.png").read_bytes()
+    first = native(lambda r: r.remove(data, {"model": "u2netp"}))
+    assert first.mask.data.shape == (320, 320) and not first.reused
+    again = native(lambda r: r.remove(data, {"model": "u2netp"}, mask=first.mask))
+    assert again.reused and "inference" not in again.timings and "model" not in again.timings
+    assert again.image == first.image
+    best = native(lambda r: r.remove(data, {"model": "u2netp", "preset": "best"}, mask=first.mask))
+    assert best.reused, "balanced and best fit the photo the same way, so the mask serves both"
+    assert best.image == native(lambda r: r.remove(data, {"model": "u2netp", "preset": "best"})).image
+    fast = native(lambda r: r.remove(data, {"model": "u2netp", "preset": "fast"}, mask=first.mask))
+    assert not fast.reused and "inference" in fast.timings, "fast squashes the photo: the model runs again"
+
+
+def test_sensitivity_moves_the_edge_without_the_model(images, native):
+    data = (images / "coffee.png").read_bytes()
+    first = native(lambda r: r.remove(data, {"model": "u2netp"}))
+    plain = rgba_of(first.image)[..., 3]
+    hard = native(lambda r: r.remove(data, {"model": "u2netp", "softness": 0, "threshold": 0.5}, mask=first.mask))
+    alpha = rgba_of(hard.image)[..., 3]
+    assert hard.reused and set(np.unique(alpha)) <= {0, 255}
+    assert np.array_equal(alpha == 255, plain >= 128)
+    more = rgba_of(native(lambda r: r.remove(data, {"model": "u2netp", "threshold": 0.2}, mask=first.mask)).image)
+    assert np.all(more[..., 3] >= plain) and (more[..., 3] > plain).mean() > 0.01
+
+
+def test_the_cut_out_goes_on_the_photo_blurred_or_on_another_image(images, native):
+    data = (images / "coffee.png").read_bytes()
+    first = native(lambda r: r.remove(data, {"model": "u2netp"}))
+    cut = rgba_of(first.image)
+    clear = cut[..., 3] == 0
+    on_blur = rgba_of(native(lambda r: r.remove(data, {"model": "u2netp", "background": "blur"}, mask=first.mask)).image)
+    photo = rgba_of(data)
+    assert np.all(on_blur[..., 3] == 255)
+    assert np.abs(on_blur[clear][:, :3].astype(int) - photo[clear][:, :3]).mean() > 3, "the background is blurred"
+    backdrop = (images / "astronaut.png").read_bytes()
+    on_image = native(lambda r: r.remove(data, {"model": "u2netp", "background": "image"}, mask=first.mask,
+                                         backdrop=backdrop))
+    from bgremove.backdrops import cover
+    expected = cover(rgba_of(backdrop), 600, 400)
+    assert np.array_equal(rgba_of(on_image.image)[clear][:, :3], expected[clear])
+    with pytest.raises(BgRemoveError) as caught:
+        native(lambda r: r.remove(data, {"model": "u2netp", "background": "image"}))
+    assert caught.value.code == "bad_option"
+    with pytest.raises(BgRemoveError) as caught:
+        native(lambda r: r.remove(data, {"model": "u2netp", "background": "image"}, backdrop=b"text"))
+    assert caught.value.code == "not_an_image" and "background image" in caught.value.message

@@ -1,7 +1,7 @@
 import numpy as np
 
 from bgremove.models import MODELS
-from bgremove.postprocess import alpha_for_photo, compose, flatten, mask_from_output
+from bgremove.postprocess import adjust_alpha, alpha_for_photo, compose, mask_from_output
 from bgremove.preprocess import model_input
 
 ISNET, U2NETP = MODELS["isnet-medium"], MODELS["u2netp"]
@@ -94,6 +94,13 @@ def test_existing_transparency_is_kept():
     assert compose(rgba.copy(), np.full((2, 2), 128, np.uint8), "foreground")[0, 1, 3] == 64
 
 
-def test_flatten_blends_over_white():
-    rgba = np.array([[[0, 0, 0, 0], [0, 0, 0, 255], [100, 0, 200, 128]]], np.uint8)
-    assert flatten(rgba).tolist() == [[[255, 255, 255, 255], [0, 0, 0, 255], [177, 127, 227, 255]]]
+def test_sensitivity_leaves_alpha_alone_by_default_and_moves_the_edge_otherwise():
+    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    assert np.array_equal(adjust_alpha(ramp.copy()), ramp)
+    assert np.array_equal(adjust_alpha(ramp.copy(), 0.5, 1.0 - 1e-12), ramp), "the table path agrees with the shortcut"
+    hard = adjust_alpha(ramp.copy(), 0.5, 0.0)
+    assert set(np.unique(hard)) == {0, 255} and hard.ravel()[127] == 0 and hard.ravel()[128] == 255
+    keeps_more = adjust_alpha(ramp.copy(), 0.3, 1.0)
+    assert np.all(keeps_more >= ramp) and keeps_more.ravel()[77] == 128  # (77/255 - 0.3 + 0.5) * 255 = 127.5
+    harder = adjust_alpha(ramp.copy(), 0.5, 0.5).ravel()
+    assert harder[64] == 0 and harder[192] == 255 and harder[128] == 128  # ((128/255 - .5) / .5 + .5) * 255 = 128.5, to even

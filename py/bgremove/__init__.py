@@ -7,6 +7,6 @@
 from .errors import BgRemoveError
 from .models import DEFAULT_MODEL, MODELS, ModelSpec
 from .options import Options
-from .pipeline import Remover, Result
+from .pipeline import ModelMask, Remover, Result
 
-__all__ = ["BgRemoveError", "DEFAULT_MODEL", "MODELS", "ModelSpec", "Options", "Remover", "Result"]
+__all__ = ["BgRemoveError", "DEFAULT_MODEL", "MODELS", "ModelSpec", "ModelMask", "Options", "Remover", "Result"]

@@ -43,7 +43,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="foreground", choices=OUTPUTS, help="what to keep")
     p.add_argument("--format", choices=sorted(OUTPUT_FORMATS), help="default: from the output file name, else png")
     p.add_argument("--quality", type=float, default=0.9, help="0..1, for webp and jpeg")
-    p.add_argument("--background", metavar="#RRGGBB", help="put the cut-out on this colour (jpeg: white unless set)")
+    p.add_argument("--background", metavar="#RRGGBB|blur|IMAGE",
+                   help="put the cut-out on a colour, on the photo blurred, or on an image file scaled to cover "
+                        "(jpeg: white unless set)")
+    p.add_argument("--threshold", type=float, default=0.5, help="0..1: where the edge falls; lower keeps more")
+    p.add_argument("--softness", type=float, default=1.0, help="0..1: 1 the edge as the model made it, 0 a hard cut")
     p.add_argument("--models-dir", type=Path, help="folder holding the .onnx files")
     p.add_argument("--workers", type=int, default=local.cores(),
                    help="processes cutting out in parallel, each with its own model session (default: the cores, %(default)s)")
@@ -73,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         command.error(f"{out} is an input: say where the results go")
     single = len(sources) == 1 and Path(sources[0]).is_file() and not out.is_dir() and output_format_of(out.suffix)
     fmt = args.format or (output_format_of(out.suffix) if single else None) or "png"
+    backdrop = None
+    if args.background and Path(args.background).is_file():
+        backdrop, args.background = Path(args.background).read_bytes(), "image"
     options = {"model": args.model, "preset": args.preset, "output": args.output, "format": fmt,
-               "quality": args.quality, "background": args.background}
+               "quality": args.quality, "background": args.background, "threshold": args.threshold,
+               "softness": args.softness}
     if args.cluster:
         try:
             import distributed  # noqa: F401
@@ -92,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"bgremove: {error}", file=sys.stderr)
         return 2
-    settings = Settings(options, str(args.models_dir) if args.models_dir else None, args.threads)
+    settings = Settings(options, str(args.models_dir) if args.models_dir else None, args.threads, backdrop)
     report_path = args.report or (None if single else out / REPORT_NAME)
     # One image to a file named for it is written as asked; a batch keeps what an earlier run did.
     return _run(work, settings, args, report_path, overwrite=args.overwrite or bool(single))

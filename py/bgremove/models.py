@@ -23,20 +23,21 @@ class ModelSpec:
     minmax_output: bool            # stretch the raw output to 0..1 (rembg's u2net family)
     licence: str                   # of the weights
     label: str                     # for people: the page's model list
+    speed: str                     # for people: what it trades, measured in the browser (docs/bench.md)
 
 
 MODELS: dict[str, ModelSpec] = {
     # @imgly/background-removal: (pixel - 128) / 256 on a 1024x1024 squash, output already 0..1.
     "isnet-medium": ModelSpec("isnet-medium", "isnet-medium.onnx", 1024, "input", "output",
                               (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
-                              "IS-Net medium (fp16)"),
+                              "IS-Net medium (fp16)", "best edges, slowest"),
     "isnet-small": ModelSpec("isnet-small", "isnet-small.onnx", 1024, "input", "output",
                              (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
-                             "IS-Net small (quint8)"),
+                             "IS-Net small (quint8)", "close to medium in about 0.6x its time"),
     # rembg's u2netp: image / max, ImageNet mean and std, Lanczos to 320x320, first output min-max normalised.
     "u2netp": ModelSpec("u2netp", "u2netp.onnx", 320, "input.1", 0,
                         (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), True, "lanczos", True, "Apache-2.0",
-                        "U²-Net p (small, fast)"),
+                        "U²-Net p (small, fast)", "rough edges, about 0.15x medium's time"),
 }
 
 DEFAULT_MODEL = "isnet-medium"

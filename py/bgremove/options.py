@@ -25,6 +25,10 @@ PRESETS = {
     "best": {"resize": "fit", "refine": "matting", "edge_colour": "estimate", "crop_pass": "off"},
 }
 CROP_PASS = ("off", "on")
+# What a cut-out can be put on besides a colour ("#rrggbb"): the photo blurred, or an image the request
+# carries (its `backdrop`). Without one it stays transparent (JPEG: white).
+BACKGROUNDS = ("blur", "image")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 DEFAULT_PRESET = "balanced"
 # Knobs by their names before 0.2 (the README documented them), still accepted: name -> (new name, values).
 DEPRECATED = {
@@ -45,7 +49,9 @@ class Options:
     refine: str | None = None      # none | guided | matting: how the mask's uncertain edge is re-estimated
     edge_colour: str | None = None  # photo | estimate: colour of semi-transparent edge pixels
     crop_pass: str | None = None   # off | on: the model on a small subject's box alone (crop.py)
-    background: str | None = None  # "#rrggbb": composite the cut-out over this colour
+    background: str | None = None  # "#rrggbb" | "blur" | "image": what the cut-out is put on (BACKGROUNDS)
+    threshold: float = 0.5         # 0..1: where the edge falls; lower keeps more (postprocess.adjust_alpha)
+    softness: float = 1.0          # 0..1: how soft the edge is; 1 as the model says, 0 a hard cut
 
     def knob(self, name: str) -> str:
         """A refinement setting: the request's own, else its preset's."""
@@ -53,7 +59,8 @@ class Options:
 
     @property
     def background_rgb(self) -> tuple[int, int, int] | None:
-        return None if self.background is None else tuple(bytes.fromhex(self.background[1:]))
+        """The background's colour, when it is one."""
+        return tuple(bytes.fromhex(self.background[1:])) if _COLOUR.fullmatch(str(self.background)) else None
 
     @property
     def output_format(self) -> OutputFormat:
@@ -88,10 +95,14 @@ class Options:
                               ("edge_colour", EDGE_COLOURS), ("crop_pass", CROP_PASS)):
             if getattr(self, name) is not None:
                 _one_of(name, getattr(self, name), allowed)
-        if self.background is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", str(self.background)):
-            raise _bad(f"Option 'background' must be a colour like '#1e90ff', not {self.background!r}.")
-        if isinstance(self.quality, bool) or not isinstance(self.quality, (int, float)) or not 0 <= self.quality <= 1:
-            raise _bad(f"Option 'quality' must be a number from 0 to 1, not {self.quality!r}.")
+        if self.background is not None and self.background not in BACKGROUNDS \
+                and not _COLOUR.fullmatch(str(self.background)):
+            raise _bad(f"Option 'background' must be a colour like '#1e90ff', 'blur' or 'image', "
+                       f"not {self.background!r}.")
+        for name in ("quality", "threshold", "softness"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise _bad(f"Option {name!r} must be a number from 0 to 1, not {value!r}.")
 
 
 def _one_of(name: str, value, allowed) -> None:

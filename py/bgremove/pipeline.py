@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import crop, errors, formats, postprocess, preprocess
+from . import backdrops, crop, errors, formats, postprocess, preprocess
 from .errors import BgRemoveError
 from .formats import OutputFormat
 from .models import MODELS, ModelSpec
@@ -53,6 +53,22 @@ class Host(Protocol):
         """(1, 3, S, S) float32 -> the model's mask output as float32."""
 
 
+@dataclass(frozen=True)
+class ModelMask:
+    """What the model said about a photo, kept so that its cut-out can be made again with other settings
+    (refinement, sensitivity, background, format) without running the model: its (S, S) uint8 mask, and
+    how the photo was fitted into the model's square."""
+    model: str
+    resize: str                  # the resize policy that made the model's input
+    device: str                  # the device that ran the model
+    data: np.ndarray             # (S, S) uint8
+
+    def fits(self, opts: Options) -> bool:
+        """Whether a request with these options would have made the same mask."""
+        return (self.model == opts.model and self.resize == opts.knob("resize")
+                and opts.knob("crop_pass") == "off")
+
+
 @dataclass
 class Result:
     image: Any                   # bytes under CPython, a Blob in the browser
@@ -63,10 +79,12 @@ class Result:
     device: str                  # the device that ran the model
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     fallback: dict | None = None  # {"from": device, "reason"}: the device wanted, and why it did not run
+    mask: ModelMask | None = None  # to make this cut-out again with other settings (None after a crop pass)
+    reused: bool = False           # made from a mask given with the request: the model did not run
 
     def meta(self) -> dict:
         return {"mime": self.mime, "width": self.width, "height": self.height, "model": self.model,
-                "device": self.device, "fallback": self.fallback, "timings": self.timings}
+                "device": self.device, "fallback": self.fallback, "timings": self.timings, "reused": self.reused}
 
 
 def _no_progress(stage: str, fraction: float, done: int | None = None, total: int | None = None) -> None:
@@ -211,28 +229,37 @@ class Remover:
         with clock("postprocess"):
             return postprocess.mask_from_output(raw, spec), prepared
 
-    async def remove(self, data: Any, options: Options | Mapping | None = None,
-                     progress: Progress | None = None) -> Result:
-        """Cut the subject out of one encoded image: bytes, or the host's own kind of buffer (see Host)."""
+    async def remove(self, data: Any, options: Options | Mapping | None = None, progress: Progress | None = None,
+                     mask: ModelMask | None = None, backdrop: Any = None) -> Result:
+        """Cut the subject out of one encoded image: bytes, or the host's own kind of buffer (see Host).
+
+        mask: an earlier result's mask of the same photo, used instead of running the model where the
+        options would make the same one (ModelMask.fits). backdrop: an encoded image, for background "image".
+        """
         opts = self._options(options)
         clock = _Clock({}, progress or _no_progress)
         with clock("decode"):
-            # Only its two ends are read here; the whole file goes to the host's decoder as it came.
-            head, tail, length = self.host.ends(data, formats.HEADER_BYTES, formats.TAIL_BYTES)
-            fmt = formats.sniff(head)
-            check_size(formats.dimensions(head, fmt))
-            formats.check_complete(fmt, head, tail, length)
-            rgba = await self.host.decode(data, fmt)
-        return await self._cut_out(rgba, opts, clock)
+            rgba = await self._decode(data)
+        return await self._cut_out(rgba, opts, clock, mask, backdrop)
+
+    async def _decode(self, data: Any) -> np.ndarray:
+        # Only its two ends are read here; the whole file goes to the host's decoder as it came.
+        head, tail, length = self.host.ends(data, formats.HEADER_BYTES, formats.TAIL_BYTES)
+        fmt = formats.sniff(head)
+        check_size(formats.dimensions(head, fmt))
+        formats.check_complete(fmt, head, tail, length)
+        return await self.host.decode(data, fmt)
 
     async def remove_pixels(self, rgba: np.ndarray, options: Options | Mapping | None = None,
-                            progress: Progress | None = None, consume: bool = False) -> Result:
-        """Cut the subject out of already decoded (H, W, 4) uint8 RGBA pixels.
+                            progress: Progress | None = None, consume: bool = False,
+                            mask: ModelMask | None = None, backdrop: Any = None) -> Result:
+        """Cut the subject out of already decoded (H, W, 4) uint8 RGBA pixels (mask, backdrop: see remove).
 
         With consume, the result is composed in `rgba` itself, which saves a copy of the photo.
         """
         opts = self._options(options)
-        return await self._cut_out(rgba if consume else rgba.copy(), opts, _Clock({}, progress or _no_progress))
+        return await self._cut_out(rgba if consume else rgba.copy(), opts, _Clock({}, progress or _no_progress),
+                                   mask, backdrop)
 
     def _options(self, options: Options | Mapping | None) -> Options:
         opts = options if isinstance(options, Options) else Options.parse(options)
@@ -242,8 +269,10 @@ class Remover:
                                                    f"this host runs on {' or '.join(known)}.")
         return opts
 
-    async def _alpha(self, rgba: np.ndarray, opts: Options, device: str, clock: _Clock) -> np.ndarray:
-        """The photo's (H, W) uint8 alpha from the model on one device, with the crop pass if asked for."""
+    async def _alpha(self, rgba: np.ndarray, opts: Options, device: str,
+                     clock: _Clock) -> tuple[np.ndarray, ModelMask | None]:
+        """The photo's (H, W) uint8 alpha from the model on one device, with the crop pass if asked for, and
+        the model's mask to make it again (None after a crop pass: two models' masks made it)."""
         spec = MODELS[opts.model]
         refine = opts.knob("refine")
         crop_pass = opts.knob("crop_pass") == "on"
@@ -252,10 +281,20 @@ class Remover:
         if crop_pass:
             alpha = await self._crop_pass(session, rgba, opts, device, clock)
             if alpha is not None:
-                return alpha
+                return alpha, None
         mask, prepared = await self._segment(session, spec, rgba, opts, clock)
         with clock("postprocess"):
-            return postprocess.alpha_for_photo(mask, prepared, rgba, spec, refine)
+            alpha = postprocess.alpha_for_photo(mask, prepared, rgba, spec, refine)
+        return alpha, ModelMask(opts.model, opts.knob("resize"), device, mask)
+
+    def _alpha_from(self, mask: ModelMask, rgba: np.ndarray, opts: Options) -> np.ndarray:
+        """The photo's alpha from a mask the model made earlier: the same steps after inference."""
+        spec = MODELS[opts.model]
+        if mask.data.shape != (spec.size, spec.size) or mask.data.dtype != np.uint8:
+            raise BgRemoveError(errors.BAD_OPTION, f"The mask given is not one of {spec.id}'s: "
+                                                   f"{spec.size}x{spec.size} bytes were expected.")
+        prepared = preprocess.model_input(rgba, spec, mask.resize)
+        return postprocess.alpha_for_photo(mask.data, prepared, rgba, spec, opts.knob("refine"))
 
     async def _crop_pass(self, session: Any, rgba: np.ndarray, opts: Options, device: str,
                          clock: _Clock) -> np.ndarray | None:
@@ -280,21 +319,47 @@ class Remover:
         with clock("postprocess"):
             return crop.paste(rough, postprocess.alpha_for_photo(mask, prepared, part, spec, refine), box)
 
-    async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock) -> Result:
+    async def _cut_out(self, rgba: np.ndarray, opts: Options, clock: _Clock, mask: ModelMask | None,
+                       backdrop: Any) -> Result:
         """The photo's cut-out, composed over `rgba` itself."""
         height, width = rgba.shape[:2]
         check_size((width, height))
-        alpha, device, fallback = await self._on_device(
-            opts, clock.report, lambda device: self._alpha(rgba, opts, device, clock))
+        if opts.background == "image" and backdrop is None:
+            raise BgRemoveError(errors.BAD_OPTION, "Background 'image' needs the image to put the cut-out on.")
+        reused = mask is not None and mask.fits(opts)
+        if reused:
+            with clock("postprocess"):
+                alpha, device, fallback = self._alpha_from(mask, rgba, opts), mask.device, None
+        else:
+            (alpha, mask), device, fallback = await self._on_device(
+                opts, clock.report, lambda device: self._alpha(rgba, opts, device, clock))
         with clock("postprocess"):
+            postprocess.adjust_alpha(alpha, opts.threshold, opts.softness)
+            under = await self._backdrop(rgba, opts, backdrop)
             out = postprocess.compose(rgba, alpha, opts.output, opts.knob("edge_colour"))
-            if opts.background_rgb is not None:
-                out = postprocess.flatten(out, opts.background_rgb)
+            if under is not None:
+                out = backdrops.place_over(out, under)
             elif not opts.output_format.alpha:
-                out = postprocess.flatten(out)
+                out = backdrops.place_over(out, (255, 255, 255))
         with clock("encode"):
             image, mime = await self.host.encode(out, opts.output_format, float(opts.quality))
-        return Result(image, mime, width, height, opts.model, device, clock.timings, fallback)
+        return Result(image, mime, width, height, opts.model, device, clock.timings, fallback, mask, reused)
+
+    async def _backdrop(self, rgba: np.ndarray, opts: Options, backdrop: Any):
+        """What the result is put on: a colour (any output), the photo blurred or another image (the cut-out
+        only), or None. Made before the photo is composed over, since it may be the photo itself."""
+        if opts.background_rgb is not None:
+            return opts.background_rgb
+        if opts.output != "foreground" or opts.background is None:
+            return None
+        height, width = rgba.shape[:2]
+        if opts.background == "blur":
+            return backdrops.blurred(rgba)
+        try:
+            image = await self._decode(backdrop)
+        except BgRemoveError as error:
+            raise BgRemoveError(error.code, f"The background image: {error.message}") from None
+        return backdrops.cover(image, width, height)
 
 
 def check_size(size: tuple[int, int] | None) -> None:

@@ -25,7 +25,8 @@ from .models import DEFAULT_MODEL
 from .options import DEFAULT_PRESET, Options
 
 # Request options taken from the query string; anything else is refused as bad_option.
-QUERY_OPTIONS = ("model", "preset", "output", "format", "quality", "background")
+QUERY_OPTIONS = ("model", "preset", "output", "format", "quality", "background", "threshold", "softness")
+NUMBERS = ("quality", "threshold", "softness")
 STATUS = {errors.BAD_OPTION: 400, errors.EMPTY_INPUT: 400, errors.NOT_AN_IMAGE: 415, errors.UNSUPPORTED_FORMAT: 415,
           errors.CORRUPT_IMAGE: 422, errors.TOO_LARGE: 413}
 
@@ -59,11 +60,12 @@ def app(settings: Settings, limits: Limits):
             return refuse(400, errors.BAD_OPTION, f"Unknown parameter {unknown[0]!r}; known: {', '.join(QUERY_OPTIONS)}.")
         options = {**settings.options, **request.query_params}
         try:
-            if "quality" in options:
-                options["quality"] = float(options["quality"])
+            for number in NUMBERS:
+                if number in options:
+                    options[number] = float(options[number])
             options = Options.parse(options)
         except ValueError:
-            return refuse(400, errors.BAD_OPTION, "Parameter 'quality' must be a number from 0 to 1.")
+            return refuse(400, errors.BAD_OPTION, f"Parameter {number!r} must be a number from 0 to 1.")
         except BgRemoveError as error:
             return refuse(400, error.code, error.message)
         declared = request.headers.get("content-length", "")

@@ -20,6 +20,7 @@ COMMANDS = {
     "bench-endurance": "100 images through one remover, memory every 10 must plateau, write docs/endurance.md",
     "bench-batch": "the command line on a folder with 1..N workers per model, and one process's memory over "
                    "200 images, write docs/batch.md",
+    "screenshots": "the page's main states in Chromium, written to docs/page-*.png for the README",
 }
 BENCHES = {"bench": "bench.py", "bench-presets": "presets.py", "bench-devices": "devices.py",
            "bench-endurance": "endurance.py", "bench-batch": "batch.py"}
@@ -53,6 +54,8 @@ def main(argv: list[str]) -> int:
         fixtures.vite_app()
         return run([sys.executable, "-m", "pytest", "-c", str(ROOT / "tests" / "pytest.ini"), "--rootdir", str(ROOT),
                     *rest])
+    if args.command == "screenshots":
+        return run([sys.executable, str(ROOT / "tests" / "screenshots.py"), "--photos", str(fixtures.test_images()), *rest])
     extra = ["--peer", str(fixtures.bench_peer())] if args.command == "bench" else []
     return run([sys.executable, str(ROOT / "tests" / "bench" / BENCHES[args.command]), *extra,
                 "--photos", str(fixtures.test_images()), *rest])

@@ -90,6 +90,16 @@ def build_ort() -> dict:
     return {"version": version}
 
 
+def build_zip_writer() -> dict:
+    """client-zip, the page's zip writer: its module and licence, as the npm package ships them."""
+    spec = lock()["client-zip"]
+    with tarfile.open(fetch(spec["from"])) as tar:
+        version = json.loads(tar_member(tar, "package.json"))["version"]
+        for name in spec["files"]:
+            write_if_changed(VENDOR / "client-zip" / name, tar_member(tar, name))
+    return {"version": version, "files": [f"static/vendor/client-zip/{name}" for name in spec["files"]]}
+
+
 def model_bytes(model_id: str) -> bytes:
     """A model's file exactly as its package ships it (checked by the caller)."""
     source = lock()["models"][model_id]
@@ -124,7 +134,7 @@ def build_models() -> list[dict]:
                 data = rewritten(spec.file, data, source["rewrite"])
             write_if_changed(target, data)
         entry = {"id": model_id, "file": spec.file, "bytes": served["bytes"], "sha256": served["sha256"],
-                 "licence": spec.licence, "label": spec.label, "input_size": spec.size}
+                 "licence": spec.licence, "label": spec.label, "speed": spec.speed, "input_size": spec.size}
         if "rewrite" in source:
             entry["rewrite"] = {**_steps(source["rewrite"]), "source_sha256": source["sha256"]}
         if "webgpu" in source:
@@ -184,6 +194,7 @@ def build() -> None:
     manifest = {
         "pyodide": build_pyodide(),
         "onnxruntime_web": build_ort(),
+        "client_zip": build_zip_writer(),
         "models": build_models(),
         "wheel": wheel.build(VENDOR / "wheels"),
         "formats": [asdict(fmt) for fmt in OUTPUT_FORMATS.values()],
@@ -191,6 +202,7 @@ def build() -> None:
         "presets": list(PRESETS),
         "site": [path.relative_to(ROOT).as_posix() for path in site_files() if VENDOR not in path.parents],
     }
+    manifest["site"] += manifest["client_zip"]["files"]  # the page's own vendored module, kept offline with it
     manifest["runtime"] = runtime_listing()
     write_if_changed(VENDOR / "build.json", (json.dumps(manifest, indent=1) + "\n").encode())
     log(f"static/vendor is ready ({manifest['wheel']['file']})")

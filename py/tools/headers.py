@@ -63,10 +63,13 @@ def another_site(assets: str):
     return headers_for
 
 
-# The scripts that start a worker (theirs is the WORKER_POLICY); the service worker only fetches.
+# The scripts that start a worker (theirs is the WORKER_POLICY); the service worker only fetches;
+# the zip writer only imports its modules.
 WORKER_SCRIPTS = ("worker.js", "static/engine/inference-worker.js")
 SERVICE_WORKER = "sw.js"
 SERVICE_WORKER_POLICY = policy({"default-src": ("'none'",), "connect-src": ("'self'",)})
+ZIP_WORKER = "static/zip/zip-worker.js"
+ZIP_WORKER_POLICY = policy({"default-src": ("'none'",), "script-src": ("'self'",)})
 
 # Every feature the page never uses, turned off (it reads pasted images from the paste event, which
 # needs no permission).
@@ -97,6 +100,8 @@ def for_path(relative: str, isolated: bool = True) -> dict[str, str]:
         headers["Content-Security-Policy"] = WORKER_POLICY
     elif relative == SERVICE_WORKER:
         headers["Content-Security-Policy"] = SERVICE_WORKER_POLICY
+    elif relative == ZIP_WORKER:
+        headers["Content-Security-Policy"] = ZIP_WORKER_POLICY
     elif relative in ("", "index.html"):  # the site's one page (a test's or bench's own pages are theirs)
         headers["Content-Security-Policy"] = PAGE_POLICY
         headers["Permissions-Policy"] = PERMISSIONS_POLICY
@@ -112,4 +117,5 @@ def headers_file() -> str:
     rules = [block("/*", {**ISOLATION, **EVERYWHERE}), block("/", page), block("/index.html", page)]
     rules += [block(f"/{script}", {"Content-Security-Policy": WORKER_POLICY}) for script in WORKER_SCRIPTS]
     rules.append(block(f"/{SERVICE_WORKER}", {"Content-Security-Policy": SERVICE_WORKER_POLICY}))
+    rules.append(block(f"/{ZIP_WORKER}", {"Content-Security-Policy": ZIP_WORKER_POLICY}))
     return "\n".join(rules)

@@ -80,13 +80,24 @@ export function createRemover(settings = {}) {
     },
 
     // input: File, Blob, ArrayBuffer, typed array, URL string, ImageBitmap, ImageData,
-    // HTMLImageElement, HTMLCanvasElement or OffscreenCanvas. Resolves to { blob, meta }.
-    remove(input, { onProgress, signal, ...options } = {}) {
-      const prepared = toPayload(input).then((payload) => ({
-        fields: { options: { model, device, preset, ...options }, ...payload },
-        transfer: [payload.data ?? payload.bitmap ?? payload.pixels.data],
-      }));
-      return send("remove", prepared, { onProgress, signal }).then(({ blob, meta }) => ({ blob, meta }));
+    // HTMLImageElement, HTMLCanvasElement or OffscreenCanvas. Resolves to { blob, meta, mask }.
+    // background: "#rrggbb", "blur" (the photo itself, blurred) or an image (File, Blob, ArrayBuffer,
+    // typed array) to put the cut-out on, scaled to cover. mask: an earlier result's, for the same
+    // input: the model does not run again where the options would make the same mask (meta.reused).
+    remove(input, { onProgress, signal, background, mask, ...options } = {}) {
+      const image = background != null && typeof background !== "string";
+      const prepared = Promise.all([toPayload(input), image ? backdropOf(background) : undefined]).then(
+        ([payload, backdrop]) => ({
+          fields: {
+            options: { model, device, preset, ...options, background: image ? "image" : background },
+            ...payload,
+            ...(backdrop && { backdrop }),
+            ...(mask && { mask }),
+          },
+          transfer: [payload.data ?? payload.bitmap ?? payload.pixels.data, ...(backdrop ? [backdrop] : [])],
+        }),
+      );
+      return send("remove", prepared, { onProgress, signal }).then(({ blob, meta, mask }) => ({ blob, meta, mask }));
     },
 
     // Frees one model's sessions (every model's with no argument; only one device's with
@@ -198,6 +209,17 @@ async function payloadOf(input) {
   throw new RemovalError({
     code: "bad_input",
     message: "Pass a File, Blob, ArrayBuffer, typed array, URL, ImageBitmap, ImageData, <img>, <canvas> or OffscreenCanvas.",
+  });
+}
+
+// A background image's bytes, as the engine decodes them (its own copy: the caller keeps theirs).
+async function backdropOf(image) {
+  if (image instanceof Blob) return image.arrayBuffer();
+  if (image instanceof ArrayBuffer) return image.slice(0);
+  if (ArrayBuffer.isView(image)) return image.buffer.slice(image.byteOffset, image.byteOffset + image.byteLength);
+  throw new RemovalError({
+    code: "bad_option",
+    message: 'background must be "#rrggbb", "blur" or an image (File, Blob, ArrayBuffer or typed array).',
   });
 }
 

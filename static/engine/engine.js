@@ -35,10 +35,12 @@ async function verifiedRuntime(settings) {
   const needed = build.runtime.filter((file) => gpu.use || !file.webgpu);
   const total = needed.reduce((sum, file) => sum + file.bytes, 0);
   const received = new Map();
-  const onBytes = ({ url, done }) => {
+  let downloaded = false; // any file from the network, not Cache Storage: a first visit, or a new build
+  const onBytes = ({ url, done, cached }) => {
     received.set(url, done);
+    downloaded ||= !cached;
     const sum = [...received.values()].reduce((a, b) => a + b, 0);
-    emit("progress", { stage: "runtime", fraction: Math.min(sum / total, 1), bytes: { done: sum, total } });
+    emit("progress", { stage: "runtime", fraction: Math.min(sum / total, 1), bytes: { done: sum, total }, cached: !downloaded });
   };
   const ortFiles = needed.filter((file) => file.path.startsWith("ort/"));
   const inference = startInference(
@@ -57,7 +59,10 @@ async function verifiedRuntime(settings) {
   const own = needed.filter((file) => !ortFiles.includes(file));
   const checksums = new Map(own.map((file) => [href(file), file.sha256]));
   const early = new Map(
-    own.map((file) => [href(file), store.load(href(file), file.sha256, (done) => onBytes({ url: href(file), done }))]),
+    own.map((file) => [
+      href(file),
+      store.load(href(file), file.sha256, (done, _, cached) => onBytes({ url: href(file), done, cached })),
+    ]),
   );
   await Promise.all(early.values());
   const load = (url) => {
@@ -103,8 +108,8 @@ function startEarlyModel(settings, { build, gpu, inference }) {
   const model = settings.get("model");
   if (model === null) return null;
   const device = gpu.use ? "webgpu" : "wasm";
-  const onBytes = ({ done, total }) =>
-    emit("progress", { stage: "model", fraction: total ? Math.min(done / total, 1) : 0, bytes: { done, total } });
+  const onBytes = ({ done, total, cached }) =>
+    emit("progress", { stage: "model", fraction: total ? Math.min(done / total, 1) : 0, bytes: { done, total }, cached });
   inference.session(model, device, onBytes).catch(() => {}); // a failure is reported to its first request
   return { model, device };
 }
@@ -172,7 +177,7 @@ export function startEngine(workerUrl) {
   );
 
   // Python answers every request; it checks for cancellation at each stage, through progress().
-  async function toPython(request, { progress }) {
+  async function toPython(request, { progress, transfer }) {
     const { service, pythonHeap } = await booting.catch((error) => Promise.reject(new RemovalError(failedStart(error))));
     const report = (stage, fraction, done, total) =>
       progress({ stage, fraction, bytes: done === undefined ? undefined : { done, total } });
@@ -185,6 +190,7 @@ export function startEngine(workerUrl) {
     const { ok, error, ...fields } = reply;
     if (!ok) throw new RemovalError(error);
     if (fields.meta) fields.meta.memory = { python: pythonHeap() };
+    if (fields.mask) transfer(fields.mask.data.buffer);
     return fields;
   }
 

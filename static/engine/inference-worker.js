@@ -8,7 +8,7 @@
 //   start   {runtime: [{url, sha256}], webgpu, threads, models (the manifest's), modelsUrl, features,
 //           gpuLost (why WebGPU is gone, in a worker that replaces one whose device was lost)}
 //           progress {url, done}; result {threads, single} (single: why one thread, or null)
-//   session {model, device}: progress {done, total} while downloading, then {creating: true};
+//   session {model, device}: progress {done, total, cached} while downloading, then {creating: true};
 //           result {session, inputNames, outputNames}
 //   run     {session, feeds, fetches}: a tensor is {type, data, dims}; result {outputs}
 //   release {session}
@@ -49,7 +49,7 @@ function watchGpu(ort) {
 async function start({ runtime, webgpu, threads, models, modelsUrl, features = [], gpuLost: lostBefore }, progress) {
   const store = await opening;
   const loaded = new Map(
-    runtime.map(({ url, sha256 }) => [url, store.load(url, sha256, (done) => progress({ url, done }))]),
+    runtime.map(({ url, sha256 }) => [url, store.load(url, sha256, (done, _, cached) => progress({ url, done, cached }))]),
   );
   await Promise.all(loaded.values());
   const file = (name) => loaded.get(runtime.find(({ url }) => url.endsWith(`/${name}`)).url);
@@ -92,8 +92,8 @@ async function load(model, device, progress) {
   try {
     if (device === "webgpu" && !runtime.webgpu) throw new Error(runtime.lostBefore ?? "this runtime has no WebGPU");
     if (device === "webgpu") await gpuLost; // a lost device takes no new session
-    const { bytes } = await runtime.store.load(runtime.modelsUrl + file, sha256, (done, total) =>
-      progress({ done, total }),
+    const { bytes } = await runtime.store.load(runtime.modelsUrl + file, sha256, (done, total, cached) =>
+      progress({ done, total, cached }),
     );
     const options = device === "wasm" ? WASM_OPTIONS : { graphOptimizationLevel: "all" };
     progress({ creating: true }); // from here the engine gives the session a time limit (inference.js)

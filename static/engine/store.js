@@ -27,13 +27,14 @@ class VerifiedStore {
     this.fetch = fetchImpl;
   }
 
-  // The file at url, as {bytes: Uint8Array, type}. onBytes(done, total) follows a download.
+  // The file at url, as {bytes: Uint8Array, type}. onBytes(done, total, cached) follows a download
+  // (cached: the file came from Cache Storage, so the whole of it at once).
   async load(url, sha256, onBytes = () => {}) {
     const hit = await this.cache?.match(url);
     if (hit) {
       const bytes = new Uint8Array(await hit.arrayBuffer());
       if ((await digest(bytes)) === sha256) {
-        onBytes(bytes.length, bytes.length);
+        onBytes(bytes.length, bytes.length, true);
         return { bytes, type: hit.headers.get("content-type") ?? "" };
       }
       await this.cache.delete(url);
@@ -81,7 +82,7 @@ async function readAll(response, onBytes) {
     if (chunk.done) break;
     chunks.push(chunk.value);
     done += chunk.value.length;
-    onBytes(done, Math.max(total, done));
+    onBytes(done, Math.max(total, done), false);
   }
   const bytes = new Uint8Array(done);
   let offset = 0;

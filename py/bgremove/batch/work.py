@@ -24,6 +24,7 @@ class Settings:
     options: dict                    # for Options.parse: model, preset, output, format, quality, background
     models_dir: str | None = None
     threads: int = 0                 # onnxruntime's threads in each process (0: as many as cores)
+    backdrop: bytes | None = None    # the encoded image for background "image"
 
 
 _state: dict = {}
@@ -54,7 +55,7 @@ def remove(data: bytes, settings: Settings, options: Options | None = None):
     options = options or Options.parse(settings.options)
     with _one_at_a_time:
         remover, loop = _remover(settings)
-        return loop.run_until_complete(remover.remove(data, options))
+        return loop.run_until_complete(remover.remove(data, options, backdrop=settings.backdrop))
 
 
 def row_for(job: Job, settings: Settings, status: str, code: str | None = None, message: str | None = None) -> Row:

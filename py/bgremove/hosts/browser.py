@@ -15,7 +15,7 @@ from ..errors import BgRemoveError
 from ..formats import OutputFormat
 from ..models import ModelSpec
 from ..options import Options
-from ..pipeline import Progress, Remover, check_size
+from ..pipeline import ModelMask, Progress, Remover, check_size
 
 # Formats the browser cannot decode itself but Pillow can.
 _PILLOW_ONLY = ("tiff",)
@@ -144,7 +144,7 @@ class Service:
             if kind == "remove":
                 options = request.options.to_py() if getattr(request, "options", None) else None
                 result = await self._remove(request, options, report)
-                return _js({"ok": True, "blob": result.image, "meta": result.meta()})
+                return _js({"ok": True, "blob": result.image, "meta": result.meta(), "mask": _mask_to_js(result.mask)})
             if kind == "preload":
                 wanted = {name: getattr(request, name, None) for name in ("model", "device")}
                 options = Options.parse({name: value for name, value in wanted.items() if value})
@@ -162,9 +162,10 @@ class Service:
 
     async def _remove(self, request, options, report):
         bitmap, pixels = getattr(request, "bitmap", None), getattr(request, "pixels", None)
+        again = {"mask": _mask_from_js(getattr(request, "mask", None)), "backdrop": getattr(request, "backdrop", None)}
         if bitmap:
             check_size((bitmap.width, bitmap.height))
-            return await self.remover.remove_pixels(bitmap_pixels(bitmap), options, report, consume=True)
+            return await self.remover.remove_pixels(bitmap_pixels(bitmap), options, report, consume=True, **again)
         if pixels:
             width, height, data = pixels.width, pixels.height, pixels.data
             check_size((width, height))
@@ -173,5 +174,28 @@ class Service:
                                                        f"bytes, not {data.byteLength}.")
             rgba = np.empty((height, width, 4), np.uint8)
             Uint8Array.new(data).assign_to(rgba)
-            return await self.remover.remove_pixels(rgba, options, report, consume=True)
-        return await self.remover.remove(request.data, options, report)
+            return await self.remover.remove_pixels(rgba, options, report, consume=True, **again)
+        return await self.remover.remove(request.data, options, report, **again)
+
+
+def _mask_to_js(mask: ModelMask | None):
+    """A result's mask for the page to keep ({model, resize, device, size, data: Uint8Array}), or None."""
+    if mask is None:
+        return None
+    data = Uint8Array.new(mask.data.size)
+    data.assign(mask.data)
+    return _js({"model": mask.model, "resize": mask.resize, "device": mask.device, "size": mask.data.shape[0],
+                "data": data})
+
+
+def _mask_from_js(mask) -> ModelMask | None:
+    """A mask the page kept from an earlier result, as _mask_to_js made it."""
+    if mask is None:
+        return None
+    try:
+        size = int(mask.size)
+        data = np.empty((size, size), np.uint8)
+        mask.data.assign_to(data)
+        return ModelMask(str(mask.model), str(mask.resize), str(mask.device), data)
+    except Exception:
+        raise BgRemoveError(errors.BAD_OPTION, "The mask given is not one a result of this remover came with.") from None
