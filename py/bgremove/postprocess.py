@@ -89,6 +89,13 @@ def compose(rgba: np.ndarray, mask: np.ndarray, output: str, edge_colour: str = 
     return rgba
 
 
+def black_where_clear(rgba: np.ndarray) -> np.ndarray:
+    """Colour set to black, in place, where alpha is 0: unseen there, and left as the photo's it made a
+    12 MP cut-out's PNG three times larger (our encoders store colour as it is, not premultiplied)."""
+    rgba[..., :3] *= rgba[..., 3:] != 0
+    return rgba
+
+
 def adjust_alpha(alpha: np.ndarray, threshold: float = 0.5, softness: float = 1.0) -> np.ndarray:
     """The user's sensitivity control on a (H, W) uint8 alpha, in place: a = clip((a - threshold) / softness
     + 0.5, 0, 1), values in 0..1. threshold moves where the edge falls (lower keeps more of the subject),

@@ -11,6 +11,7 @@
 import { RemovalError, emit, errorShape, serve } from "../shared/rpc.js";
 import { probeWebGpu } from "./gpu.js";
 import { startInference } from "./inference.js";
+import { encodePng } from "./png.js";
 import { openStore } from "./store.js";
 
 const vendor = new URL("../vendor/", import.meta.url).href;
@@ -140,7 +141,7 @@ async function boot(settings) {
   // Its dependencies (numpy, Pillow) are loaded above; nothing may be looked up on the network.
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
-  const service = browser.Service(inference, gpu, settings.has("keepModels"), early);
+  const service = browser.Service(inference, gpu, settings.has("keepModels"), early, encodePng);
   timings.wheel = since(t0);
   return {
     service,

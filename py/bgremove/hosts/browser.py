@@ -1,8 +1,8 @@
 """The browser host, in Pyodide inside a Web Worker: the only module that touches JS.
 
-createImageBitmap + OffscreenCanvas decode, OffscreenCanvas.convertToBlob
-encodes, onnxruntime-web infers (in the inference worker, through the engine's
-static/engine/inference.js). `Service` is what static/engine/engine.js talks to.
+createImageBitmap + OffscreenCanvas decode, static/engine/png.js (PNG) and
+OffscreenCanvas.convertToBlob encode, onnxruntime-web infers (in the inference worker,
+through the engine's static/engine/inference.js). `Service` is what static/engine/engine.js talks to.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from js import Blob, Float32Array, ImageData, Object, OffscreenCanvas, Reflect, Uint8Array, createImageBitmap
 from pyodide.ffi import JsException, create_proxy, to_js
 
-from .. import errors, pillow_codec
+from .. import errors, pillow_codec, png_rows
 from ..errors import BgRemoveError
 from ..formats import OutputFormat
 from ..models import ModelSpec
@@ -28,8 +28,9 @@ def _js(value):
 
 
 class BrowserHost:
-    def __init__(self, inference, gpu: dict):
+    def __init__(self, inference, gpu: dict, encode_png):
         self.inference = inference  # static/engine/inference.js: sessions in the inference worker
+        self.encode_png = encode_png  # static/engine/png.js
         # The engine decided at start-up whether its onnxruntime-web has WebGPU, and says why not.
         self.devices = ("webgpu", "wasm") if gpu["use"] else ("wasm",)
         self.unavailable = {} if gpu["use"] else {"webgpu": gpu["reason"]}
@@ -58,7 +59,15 @@ class BrowserHost:
         return bitmap_pixels(bitmap)
 
     async def encode(self, rgba: np.ndarray, fmt: OutputFormat, quality: float):
+        """PNG from the array itself (static/engine/png.js), the other formats by the canvas, which keeps
+        colour premultiplied by alpha in 8 bits and so loses the colour of faint edge pixels."""
         height, width = rgba.shape[:2]
+        if fmt.name == "png":
+            # The filtered rows go into JavaScript's memory a band at a time: the browser deflates them there.
+            data = Uint8Array.new(height * (width * 4 + 1))
+            for offset, band in png_rows.scanlines(rgba):
+                data.subarray(offset, offset + band.size).assign(band)
+            return await self.encode_png(data, width, height), fmt.mime
         canvas = OffscreenCanvas.new(width, height)
         # The canvas copies the pixels straight from Python's memory: a view, not a copy, on the way.
         proxy = create_proxy(np.ascontiguousarray(rgba))
@@ -132,8 +141,8 @@ class Service:
     ImageBitmap) or pixels ({width, height, data: RGBA bytes}, as in an ImageData).
     """
 
-    def __init__(self, inference, gpu, keep_models: bool, early):
-        self.remover = Remover(BrowserHost(inference, gpu.to_py()), keep_models)
+    def __init__(self, inference, gpu, keep_models: bool, early, encode_png):
+        self.remover = Remover(BrowserHost(inference, gpu.to_py(), encode_png), keep_models)
         if early:  # the engine's start-up model, already loading: its session is this remover's too
             self.remover.prepare(early.model, early.device)
 
