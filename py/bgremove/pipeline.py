@@ -341,7 +341,8 @@ class Remover:
                 out = backdrops.place_over(out, under)
             elif not opts.output_format.alpha:
                 out = backdrops.place_over(out, (255, 255, 255))
-            postprocess.black_where_clear(out)
+            if opts.output_format.alpha and under is None:  # else every pixel is opaque: nothing to clear
+                postprocess.black_where_clear(out)
         with clock("encode"):
             image, mime = await self.host.encode(out, opts.output_format, float(opts.quality))
         return Result(image, mime, width, height, opts.model, device, clock.timings, fallback, mask, reused)
