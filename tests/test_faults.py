@@ -290,3 +290,23 @@ def test_a_session_that_never_comes_is_given_up_on_and_made_again_in_a_new_infer
     assert result == {"ok": True, "width": 64}, result
     assert len([w for w in page.workers if "inference-worker.js" in w.url]) == 1, "the stuck worker is ended"
     page.close()
+
+
+def test_an_error_nobody_foresaw_starts_python_again_and_the_request_is_still_answered(page):
+    """A bug of ours, or the interpreter's memory damaged under it (WebKit has done so), surfaces as an
+    internal error. Here a JavaScript built-in fails once, in the engine's worker, as Python makes its reply."""
+    warnings = []
+    page.on("console", lambda message: warnings.append(message.text))
+    worker(page, "worker.js").evaluate("""(() => {
+        const real = Object.fromEntries;
+        Object.fromEntries = function (entries) {
+            const list = [...entries];
+            if (!list.some(([key]) => key === "ok")) return real(list);
+            Object.fromEntries = real;
+            throw new TypeError("a fault the test made");
+        };
+    })()""")
+    result = page.evaluate("outcome(remover.remove(new ImageData(64, 48)))")
+    assert result["ok"], result
+    assert [w for w in warnings if "starting Python again after an internal error" in w], warnings
+    assert page.evaluate("outcome(remover.remove(photo))")["ok"], "the new interpreter answers the next call too"

@@ -124,14 +124,15 @@ async function startPyodide({ scriptUrl }) {
   return loadPyodide({ indexURL: `${vendor}pyodide/` });
 }
 
-async function boot(settings) {
-  const timings = {};
-  const since = (t0) => Math.round(performance.now() - t0) / 1000;
-  let t0 = performance.now();
-  const runtime = await verifiedRuntime(settings);
+const since = (t0) => Math.round(performance.now() - t0) / 1000;
+
+// Python with our package, answering through a Service. Made again when it fails in a way we did not
+// foresee (see toPython): the runtime's files then come from Cache Storage.
+async function startPython(runtime, early) {
   const { build, gpu, inference } = runtime;
-  const early = startEarlyModel(settings, runtime);
-  const [pyodide, { threads, single }] = await Promise.all([startPyodide(runtime), inference.started]);
+  const timings = {};
+  let t0 = performance.now();
+  const pyodide = await startPyodide(runtime);
   timings.pyodide = since(t0);
   t0 = performance.now();
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
@@ -141,20 +142,37 @@ async function boot(settings) {
   // Its dependencies (numpy, Pillow) are loaded above; nothing may be looked up on the network.
   await micropip.install.callKwargs(`${vendor}wheels/${build.wheel.file}`, { deps: false });
   const browser = pyodide.pyimport("bgremove.hosts.browser");
-  const service = browser.Service(inference, gpu, settings.has("keepModels"), early, encodePng);
+  const service = browser.Service(inference, gpu, runtime.settings.has("keepModels"), early, encodePng);
   timings.wheel = since(t0);
   return {
     service,
     // Python's WebAssembly memory, which only grows: the browser's measureUserAgentSpecificMemory
     // leaves memories that are not shared (this one) out of its report. Pyodide keeps it in _module.
     pythonHeap: () => pyodide._module.HEAPU8.byteLength,
+    version: pyodide.version,
+    timings,
+  };
+}
+
+async function boot(settings) {
+  const t0 = performance.now();
+  const runtime = { ...(await verifiedRuntime(settings)), settings };
+  const { build, gpu, inference } = runtime;
+  const files = since(t0);
+  const early = startEarlyModel(settings, runtime);
+  const [python, { threads, single }] = await Promise.all([startPython(runtime, early), inference.started]);
+  // pyodide: from the start until Python runs, the runtime's files included.
+  const timings = { ...python.timings, pyodide: files + python.timings.pyodide };
+  return {
+    runtime,
+    python,
     info: {
       timings,
       crossOriginIsolated: isolated,
       threads, // what onnxruntime-web runs on, and why only one where it is one
       single,
       webgpu: gpu,
-      versions: { pyodide: pyodide.version, onnxruntime: build.onnxruntime_web.version, wheel: build.wheel.file },
+      versions: { pyodide: python.version, onnxruntime: build.onnxruntime_web.version, wheel: build.wheel.file },
       models: build.models,
     },
   };
@@ -178,19 +196,31 @@ export function startEngine(workerUrl) {
   );
 
   // Python answers every request; it checks for cancellation at each stage, through progress().
+  let python = booting.then((booted) => booted.python);
+  async function ask(request, report) {
+    const { service } = await python.catch((error) => Promise.reject(new RemovalError(failedStart(error))));
+    try {
+      return await service.handle(request, report);
+    } catch (error) {
+      return { ok: false, error: { code: "internal_error", message: String(error?.message ?? error) } };
+    }
+  }
   async function toPython(request, { progress, transfer }) {
-    const { service, pythonHeap } = await booting.catch((error) => Promise.reject(new RemovalError(failedStart(error))));
     const report = (stage, fraction, done, total) =>
       progress({ stage, fraction, bytes: done === undefined ? undefined : { done, total } });
-    let reply;
-    try {
-      reply = await service.handle(request, report);
-    } catch (error) {
-      throw new RemovalError({ code: "internal_error", message: String(error?.message ?? error) });
+    let reply = await ask(request, report);
+    if (reply.error?.code === "internal_error") {
+      // An error nobody foresaw may leave the interpreter in a state nobody knows (a bug of ours, or its
+      // memory damaged under it, as WebKit has done): a new one answers from now on, this request first
+      // (unless it was an ImageBitmap, which is closed once read).
+      console.warn(`background remover: starting Python again after an internal error: ${reply.error.message}`);
+      python = booting.then(({ runtime }) => startPython(runtime, null));
+      python.catch(() => {}); // the requests that wait for it hear why it failed
+      if (!request.bitmap) reply = await ask(request, report);
     }
     const { ok, error, ...fields } = reply;
     if (!ok) throw new RemovalError(error);
-    if (fields.meta) fields.meta.memory = { python: pythonHeap() };
+    if (fields.meta) fields.meta.memory = { python: (await python).pythonHeap() };
     if (fields.mask) transfer(fields.mask.data.buffer);
     return fields;
   }
