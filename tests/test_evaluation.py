@@ -32,7 +32,8 @@ def make_set(folder, images):
         fg = np.zeros(alpha[canvas].shape + (3,), np.uint8)
         fg[alpha[canvas] > 0] = colour
         Image.fromarray(fg).save(folder / f"fg/{name}.png")
-        items.append({"id": name, "bucket": name, "source": "test+coffee", "image": f"images/{name}.jpg",
+        items.append({"id": name, "bucket": name, "source": "test+coffee", "subject": "product",
+                      "image": f"images/{name}.jpg",
                       "gt": f"gt/{name}.png", "fg": f"fg/{name}.png"})
     (folder / "manifest.json").write_text(json.dumps({"items": items}))
 
@@ -44,8 +45,10 @@ def test_scores_every_variant_and_writes_the_report(images, tmp_path):
     assert run.returncode == 0, run.stderr
     assert any((tmp_path / "cache" / "eval-outputs").iterdir()), "raw model outputs are cached"
     text = report.read_text()
-    for heading in ("## Overall", "## By aspect-ratio bucket", "## By source"):
+    for heading in ("## Overall", "## By aspect-ratio bucket", "## By kind of subject", "## By source"):
         assert heading in text
+    # The disc is a hard-edged opaque subject; the kinds the set lacks are named, not left out.
+    assert "| hard-edged opaque | 2 |" in text and "| see-through | 0 | | | | not in this set |" in text
     for variant in evaluation.VARIANTS:
         assert f"| {variant} |" in text
     assert "| squash + bilinear (reference, fast) | tall |" in text

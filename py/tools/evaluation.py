@@ -51,6 +51,12 @@ VARIANTS = {
 }
 COLUMNS = ("mae", "mse", "sad", "grad", "edge_mae", "iou", "colour")
 
+# The kinds of subject the report is split by, so that a regression on one cannot hide in the mean.
+# An item may say its kind ("kind" in the manifest); else its subject gives it.
+KINDS = ("hair/fur", "see-through", "hard-edged opaque", "thin structures")
+KIND_OF_SUBJECT = {"animal": "hair/fur", "person": "hair/fur", "vehicle": "hard-edged opaque",
+                   "product": "hard-edged opaque"}
+
 
 class CachedInferenceHost(NativeHost):
     """The native host with inference results kept on disk, keyed by model and input tensor."""
@@ -70,6 +76,28 @@ class CachedInferenceHost(NativeHost):
         CACHE.mkdir(parents=True, exist_ok=True)
         np.savez(path, output=output, seconds=self.last_inference)
         return output
+
+
+def kind_of(item: dict) -> str:
+    kind = item.get("kind") or KIND_OF_SUBJECT.get(item.get("subject"))
+    if kind not in KINDS:
+        raise ValueError(f"{item['id']}: no kind of subject ({', '.join(KINDS)}); give it one in the manifest")
+    return kind
+
+
+def by_kind(rows: dict[str, list[dict]], name: str, baseline: str) -> str:
+    """One variant against the reference, kind by kind; the kinds the set lacks are named."""
+    lines = ["| kind | n | edge_mae | mae | iou | edge_mae change |", "|---|---|---|---|---|---|"]
+    for kind in KINDS:
+        ref = [r for r in rows[baseline] if r["kind"] == kind]
+        new = [r for r in rows[name] if r["kind"] == kind]
+        if not ref:
+            lines.append(f"| {kind} | 0 | | | | not in this set |")
+            continue
+        cells = [f"{_mean(ref, k):.4f} → {_mean(new, k):.4f}" for k in ("edge_mae", "mae", "iou")]
+        change = 100 * (_mean(new, "edge_mae") - _mean(ref, "edge_mae")) / _mean(ref, "edge_mae")
+        lines.append(f"| {kind} | {len(ref)} | " + " | ".join(cells) + f" | {change:+.1f}% |")
+    return "\n".join(lines)
 
 
 def load_set(folder: Path) -> list[dict]:
@@ -104,7 +132,7 @@ async def score(folder: Path, model: str, variants: dict[str, dict]) -> dict[str
             row["colour"] = metrics.colour_error(out[..., :3], true_colour, truth)
             row["seconds"] = sum(v for k, v in result.timings.items() if k not in ("model", "inference"))
             row["inference"] = host.last_inference
-            row.update(id=item["id"], bucket=item["bucket"], source=item["source"].split("+")[0])
+            row.update(id=item["id"], bucket=item["bucket"], source=item["source"].split("+")[0], kind=kind_of(item))
             rows[name].append(row)
         print(f"  {item['id']}", file=sys.stderr, flush=True)
     return rows
@@ -172,6 +200,10 @@ def report(rows: dict[str, list[dict]], model: str, folder: Path) -> str:
         "cover three quarters of the square. Padding with a flat grey instead of the mirrored photo made both "
         "worse than squash on wide photos (the model cut out the bars or read them as backdrop): see this "
         "file's history.\n",
+        f"## By kind of subject: reference → `{default}`\n",
+        "Hair and fur are the animals and people; hard-edged opaque, the vehicles and products.\n",
+        by_kind(rows, default, baseline) if default in rows else "", "",
+        "## By kind of subject, every variant\n", table(rows, "kind"), "",
         "## By source of the foreground\n",
         "The `rembg` foregrounds were cut out with u2net and the `gfm`/`p3m` ones with those models: "
         "a model of the same family has an edge there.\n", table(rows, "source"), "",
