@@ -7,7 +7,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from tools import evaluation
+from tools import evaluation, stamps
 from conftest import ROOT, rgba_of
 
 
@@ -49,7 +49,7 @@ def test_scores_every_variant_and_writes_the_report(images, tmp_path):
         assert heading in text
     # The disc is a hard-edged opaque subject; the kinds the set lacks are named, not left out.
     assert "| hard-edged opaque | 2 |" in text and "| see-through | 0 | | | | not in this set |" in text
-    for variant in evaluation.VARIANTS:
+    for variant in (*evaluation.VARIANTS, *evaluation.FLIP_AVERAGED):
         assert f"| {variant} |" in text
     assert "| squash + bilinear (reference, fast) | tall |" in text
 
@@ -63,3 +63,29 @@ def test_cuts_out_a_folder_and_reports_bad_files(images, tmp_path):
                    tmp_path / "cache")
     assert run.returncode == 1 and "notes.txt: error [not_an_image]" in run.stderr
     assert rgba_of((tmp_path / "out" / "cup.png").read_bytes()).shape == (400, 600, 4)
+
+
+def test_a_stamp_is_composited_with_its_own_alpha_as_the_truth():
+    # A disc with a soft rim, larger than stamps.LONGEST so that it is scaled down too.
+    yy, xx = np.mgrid[:700, :640]
+    alpha = np.clip(300 - np.hypot(yy - 350, xx - 320), 0, 1)
+    stamp = np.zeros((700, 640, 4), np.uint8)
+    stamp[..., :3] = (250, 120, 20)
+    stamp[..., 3] = np.rint(alpha * 255)
+    scene = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    image, truth, colour = stamps.composite(Image.fromarray(stamp), scene, np.random.default_rng(1))
+    assert image.shape[:2] == truth.shape == colour.shape[:2]
+    subject = np.argwhere(truth > 0)
+    extent = subject.max(axis=0) - subject.min(axis=0) + 1
+    assert max(extent) <= stamps.LONGEST and all(side >= 1.2 * max(extent) for side in truth.shape)
+    soft = (truth > 0) & (truth < 255)
+    assert soft.sum() > 500, "the rim stays soft"
+    assert not colour[truth == 0].any()
+    # The photo is exactly colour over some background by the truth: where alpha is 1 it is the colour.
+    assert np.array_equal(image[truth == 255], colour[truth == 255])
+    assert np.median(colour[truth == 255], axis=0).tolist() == [250, 120, 20]
+    half = soft & (truth <= 128)  # where the background's share is large enough to read back
+    a = truth[half][:, None] / 255
+    background = (image[half] - colour[half] * a) / (1 - a)
+    assert background.min() > -2 and background.max() < 257, "the rest is a real background, unmixed"
+    assert background.std() > 30 and image[truth == 0].std() > 30, "the scene, not the subject's colour"

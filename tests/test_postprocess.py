@@ -3,6 +3,7 @@ import numpy as np
 from bgremove.models import MODELS
 from bgremove.postprocess import adjust_alpha, alpha_for_photo, compose, mask_from_output
 from bgremove.preprocess import model_input
+from bgremove.refine import settle
 
 ISNET, U2NETP = MODELS["isnet-medium"], MODELS["u2netp"]
 
@@ -68,6 +69,26 @@ def test_guided_upsampling_leaves_faint_haze_far_from_the_edge_alone():
     guided = alpha_for_photo(mask, prepared, rgba, ISNET, "guided")
     assert np.array_equal(guided[:, 2100:], plain[:, 2100:])
     assert not np.array_equal(guided[:, 850:910], plain[:, 850:910]), "the edge itself is refined"
+
+
+def test_guided_upsampling_keeps_a_sure_mask_over_a_textured_background():
+    # A crisp subject edge with busy texture beside it (grass below a car): the linear model would put
+    # the texture into the alpha wherever it may move the mask.
+    rgba = np.random.default_rng(5).integers(0, 256, (300, 1500, 4), dtype=np.uint8)
+    rgba[:, :750, :3] = (200, 200, 210)
+    prepared = model_input(rgba, ISNET, "squash")
+    soft = np.clip((514 - np.arange(1024)) / 4, 0, 1)
+    mask = np.tile(np.rint(soft * 255).astype(np.uint8), (1024, 1))
+    plain = alpha_for_photo(mask, prepared, rgba, ISNET, "bilinear")
+    guided = alpha_for_photo(mask, prepared, rgba, ISNET, "guided")
+    sure = (plain <= 5) | (plain >= 250)
+    assert np.array_equal(guided[sure], plain[sure]), "where the mask is sure, it stands"
+    assert not np.array_equal(guided[~sure], plain[~sure]), "where it is unsure, the photo decides"
+
+
+def test_refinement_takes_over_along_a_ramp_where_the_mask_is_unsure():
+    plain = np.array([0, 5, 15, 25, 128, 230, 240, 250, 255], np.uint8)
+    assert settle(plain, np.full(9, 0.5)).tolist() == [0, 5, 71, 128, 128, 128, 184, 250, 255]
 
 
 def photo():

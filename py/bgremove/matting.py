@@ -8,15 +8,17 @@ Matting Using Large Kernel Matting Laplacian Matrices", 2010) L p is, up to a
 constant, p minus the guided filter of p: one product costs a few box filters
 and no sparse matrix, so conjugate gradients solve the system in plain NumPy.
 
-The trimap comes from the mask: its soft part, grown by GROW pixels, is
-unknown; elsewhere alpha is pinned to the mask. Unknown pixels are also pulled
-towards the mask: gently where their window's colours vary, firmly where the
-window is flat and its colours cannot tell subject from background, so the
-solve does not smooth away what the network saw there. The solve runs on the
-tiles along the edge only (those within a tile of the mask's 50% contour),
-each tile on its own with a halo of context, for a few steps only (fewer
-when the edges are long: WORK caps the total), so its cost follows the edges'
-length, not the photo's size, and stays bounded.
+The trimap comes from the mask (postprocess gives the guided filter's): its
+soft part, grown by GROW pixels, is unknown; elsewhere alpha is pinned to the
+mask. The solution is kept only where the mask itself is unsure
+(refine.settle): the margin gives the solve room, and a sure mask stands.
+Unknown pixels are also pulled towards the mask: gently where their window's
+colours vary, firmly where the window is flat and its colours cannot tell
+subject from background, so the solve does not smooth away what the network saw
+there. The solve runs on the tiles along the edge only (those within a tile of
+the mask's 50% contour), each tile on its own with a halo of context, for a few
+steps only (fewer when the edges are long: WORK caps the total), so its cost
+follows the edges' length, not the photo's size, and stays bounded.
 """
 from __future__ import annotations
 
@@ -24,12 +26,11 @@ import numpy as np
 
 from . import tiles
 from .filters import dilate
-from .refine import LocalLinearModel
+from .refine import SOFT, LocalLinearModel, settle
 
 RADIUS = 5          # window half-size, full-resolution pixels
 EPS = 1e-4          # the windows' regulariser, as in the guided filter
 GROW = 3            # pixels added around the mask's soft part to make the unknown region
-SOFT = (5, 250)     # uint8 alpha strictly between these is the mask's soft part (2% .. 98%)
 PIN = 100.0         # weight holding known pixels to the mask
 PRIOR = 0.1         # weight pulling unknown pixels towards the mask
 FLAT = 1e-4         # colour variance below which a window says little, and the mask is held harder
@@ -59,8 +60,7 @@ def matte_in_band(alpha: np.ndarray, photo: np.ndarray) -> np.ndarray:
         prior = PRIOR + PIN * FLAT / (FLAT + model.variance)
         solved = _solve(model, tile_alpha.astype(np.float32) / 255, np.where(unknown, prior, PIN).astype(np.float32),
                         iterations)
-        matted = np.rint(np.clip(solved, 0, 1) * 255).astype(np.uint8)
-        tiles.scatter(out, np.where(unknown, matted, tile_alpha), part)
+        tiles.scatter(out, settle(tile_alpha, solved), part)
     return out
 
 

@@ -68,10 +68,14 @@ def fetch(key: str, downloads: Path = DOWNLOADS) -> Path:
     if entry["registry"] == "npm":
         require_npm(f"fetching {entry['spec']}")
         cmd = ["npm", "pack", entry["spec"], "--pack-destination", str(staging), "--silent"]
+    elif entry["registry"] == "debian":
+        if shutil.which("apt-get") is None:
+            raise BuildError(f"apt-get is needed for fetching {entry['spec']} (a Debian package)")
+        cmd = ["apt-get", "download", "-q", entry["spec"]]
     else:
         cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
                "--only-binary=:all:", "-d", str(staging), *entry.get("pip_args", []), entry["spec"]]
-    result = subprocess.run(cmd, capture_output=True, text=True)
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=staging)
     got = staging / entry["file"]
     if result.returncode != 0 or not got.exists():
         raise BuildError(f"could not fetch {entry['file']} ({entry['spec']}):\n{result.stderr.strip()}")
