@@ -7,7 +7,7 @@ structures and two see-through objects, and the ground truth is exact by constru
 made here from the stamp's own alpha, image = colour * alpha + background * (1 - alpha).
 
 Bias, to keep in mind when reading the numbers: the stamps were cut out by hand, so an edge is as fine as
-its author made it (a one-pixel soft rim at most; fur and feathers are cut smooth), and a subject pasted
+its author made it (mostly a one-pixel soft rim; fur and feathers are cut smooth), and a subject pasted
 on an unrelated scene stands out more than in a real photograph (its light does not match). The canvases
 are small (under 1000 pixels a side), like the held-out photographs, so the model's square is larger
 than the photo. The glass is drawn, not photographed.
