@@ -180,3 +180,45 @@ def app(chromium, server):
     yield application
     assert not application.errors, application.errors
     page.close()
+
+
+# A small test picture drawn in the page, as `canvas` (an OffscreenCanvas): green with a red square.
+DRAW = """
+    const canvas = new OffscreenCanvas(64, 48);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#3a6"; context.fillRect(0, 0, 64, 48);
+    context.fillStyle = "#d22"; context.fillRect(20, 12, 24, 24);
+"""
+# Python's snapshot as the engine keeps it (static/engine/snapshot.js): forget it, damage it, measure it, or
+# start a remover ("start", or "start and keep": wait until a booted start has kept its snapshot) and
+# say whether Python came from it, with the mask of a small drawing.
+SNAPSHOT = """async (action) => {
+    const cache = await caches.open((await import("./static/engine/store.js")).CACHE_NAME);
+    const build = await (await fetch("static/vendor/build.json")).json();
+    const wasm = build.runtime.find((file) => file.path.endsWith("pyodide.asm.wasm"));
+    const url = new URL(`static/vendor/pyodide/memory-snapshot-${wasm.sha256.slice(0, 16)}.bin`, location.href).href;
+    if (action === "forget") return cache.delete(url);
+    if (action === "damage") {
+        const headers = { "x-sha256": (await cache.match(url)).headers.get("x-sha256") };
+        return cache.put(url, new Response(new Uint8Array(1000), { headers }));
+    }
+    const size = async () => {
+        const hit = await cache.match(url);
+        return hit ? (await hit.arrayBuffer()).byteLength : null;
+    };
+    if (action === "size") return size();
+    const { createRemover } = await import("./static/client/remover.js");
+    const remover = createRemover({ model: "u2netp" });
+    %s
+    try {
+        const info = await remover.ready;
+        const { blob } = await remover.remove(await canvas.convertToBlob(), { output: "mask" });
+        // A start that booted keeps its snapshot after it is ready: wait for it before the worker goes.
+        for (let i = 0; action === "start and keep" && (await size()) === null && i < 60; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        return { fromSnapshot: info.pythonFromSnapshot, mask: Array.from(new Uint8Array(await blob.arrayBuffer())) };
+    } finally {
+        remover.dispose();
+    }
+}""" % DRAW

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import rgba_of
+from conftest import DRAW, SNAPSHOT, rgba_of
 from tools.assets import VENDOR
 
 pytestmark = pytest.mark.browser
@@ -104,15 +104,6 @@ def test_exif_orientation_is_applied(app, images):
     Image.open(images / "coffee.png").convert("RGB").save(buffer, "JPEG", exif=exif.tobytes())
     [card] = app.submit([{"name": "rotated.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}])
     assert rgba_of(card["bytes"]).shape == (600, 400, 4)
-
-
-# A small test picture drawn in the page: green with a red square.
-DRAW = """
-    const canvas = new OffscreenCanvas(64, 48);
-    const context = canvas.getContext("2d");
-    context.fillStyle = "#3a6"; context.fillRect(0, 0, 64, 48);
-    context.fillStyle = "#d22"; context.fillRect(20, 12, 24, 24);
-"""
 
 
 def test_embedding_api_reports_errors_progress_and_releases_sessions(app):
@@ -286,6 +277,20 @@ def test_runtime_and_models_are_kept_in_cache_storage_and_a_damaged_copy_is_repl
     for path in ("pyodide/pyodide.asm.wasm", "ort/ort.wasm.min.mjs"):
         assert app.page.evaluate(CACHED_SIZE, path) == sizes[path], f"{path} fetched again and verified"
     assert app.page.evaluate(CACHED_SIZE, "models/u2netp.onnx") == 4_574_861
+
+
+def test_a_start_restores_python_from_the_snapshot_an_earlier_start_kept(app):
+    page = app.page
+    page.evaluate(SNAPSHOT, "forget")
+    booted = page.evaluate(SNAPSHOT, "start and keep")
+    assert booted["fromSnapshot"] is False
+    assert page.evaluate(SNAPSHOT, "size") > 10_000_000, "the interpreter's whole memory"
+    restored = page.evaluate(SNAPSHOT, "start")
+    assert restored == {"fromSnapshot": True, "mask": booted["mask"]}
+    # A damaged snapshot is dropped: that start boots, and keeps a good one for the next.
+    page.evaluate(SNAPSHOT, "damage")
+    assert page.evaluate(SNAPSHOT, "start and keep") == {"fromSnapshot": False, "mask": booted["mask"]}
+    assert page.evaluate(SNAPSHOT, "start")["fromSnapshot"] is True
 
 
 def test_a_damaged_model_from_the_server_is_refused(app):

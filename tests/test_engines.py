@@ -5,13 +5,14 @@ engine with its own driver (browsers.py). An engine that is missing here fails w
 package to install. u2netp throughout.
 """
 import io
+import json
 
 import pytest
 from PIL import Image
 
 import browsers
 import claims
-from conftest import serving
+from conftest import SNAPSHOT, serving
 from tools.serve import example_site
 
 pytestmark = pytest.mark.browser
@@ -135,3 +136,13 @@ def test_another_site_embeds_the_remover(engine, server, images):
         status = engine.evaluate("document.getElementById('status').textContent")
         assert status.startswith("Done: 600×400 on wasm"), status
         assert engine.page_errors() == []
+
+
+def test_a_start_restores_python_from_the_snapshot_an_earlier_start_kept(page):
+    def run(action):
+        return page.evaluate(f"({SNAPSHOT})({json.dumps(action)})")
+
+    run("forget")
+    booted = run("start and keep")
+    assert booted["fromSnapshot"] is False and run("size") > 10_000_000
+    assert run("start") == {"fromSnapshot": True, "mask": booted["mask"]}

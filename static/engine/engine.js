@@ -12,6 +12,7 @@ import { RemovalError, emit, errorShape, serve } from "../shared/rpc.js";
 import { probeWebGpu } from "./gpu.js";
 import { startInference } from "./inference.js";
 import { encodePng } from "./png.js";
+import { keepSnapshot, keptSnapshot } from "./snapshot.js";
 import { openStore } from "./store.js";
 
 const vendor = new URL("../vendor/", import.meta.url).href;
@@ -115,24 +116,45 @@ function startEarlyModel(settings, { build, gpu, inference }) {
   return { model, device };
 }
 
-async function startPyodide({ scriptUrl }) {
+// Pyodide, restored from the snapshot a start before kept when there is one (snapshot.js), else booted,
+// with keep(), which makes one for the next start. fresh: boot, whatever is kept (a start again after an
+// internal error).
+async function startPyodide({ build, scriptUrl }, fresh) {
   // pyodide.asm.js defines globalThis._createPyodideModule, which loadPyodide then uses as is.
   const [{ loadPyodide }] = await Promise.all([
     scriptUrl("pyodide/pyodide.mjs").then((url) => import(url)),
     scriptUrl("pyodide/pyodide.asm.js").then((url) => import(url)),
   ]);
-  return loadPyodide({ indexURL: `${vendor}pyodide/` });
+  const indexURL = `${vendor}pyodide/`;
+  const snapshot = fresh ? null : await keptSnapshot(vendor, build);
+  if (snapshot) {
+    try {
+      return { pyodide: await loadPyodide({ indexURL, _loadSnapshot: snapshot.bytes }), restored: true };
+    } catch (error) {
+      console.warn(`background remover: Python's kept snapshot did not restore, booting instead: ${error?.message}`);
+      await snapshot.forget();
+    }
+  }
+  const pyodide = await loadPyodide({ indexURL });
+  const keep = () =>
+    keepSnapshot(vendor, build, loadPyodide, indexURL).catch((error) =>
+      console.info(`background remover: no snapshot of Python kept (${error?.message}); the next start boots it`),
+    );
+  return { pyodide, restored: false, keep: fresh ? null : keep };
 }
+
+// Quiet time after which the engine makes Python's snapshot (see startEngine).
+const IDLE_MS = 2000;
 
 const since = (t0) => Math.round(performance.now() - t0) / 1000;
 
 // Python with our package, answering through a Service. Made again when it fails in a way we did not
 // foresee (see toPython): the runtime's files then come from Cache Storage.
-async function startPython(runtime, early) {
+async function startPython(runtime, early, fresh = false) {
   const { build, gpu, inference } = runtime;
   const timings = {};
   let t0 = performance.now();
-  const pyodide = await startPyodide(runtime);
+  const { pyodide, restored, keep } = await startPyodide(runtime, fresh);
   timings.pyodide = since(t0);
   t0 = performance.now();
   await pyodide.loadPackage(["numpy", "pillow", "micropip"], { messageCallback: () => {} });
@@ -146,6 +168,8 @@ async function startPython(runtime, early) {
   timings.wheel = since(t0);
   return {
     service,
+    restored,
+    keep, // makes a snapshot for the next start (null after a restore): the engine calls it when idle
     // Python's WebAssembly memory, which only grows: the browser's measureUserAgentSpecificMemory
     // leaves memories that are not shared (this one) out of its report. Pyodide keeps it in _module.
     pythonHeap: () => pyodide._module.HEAPU8.byteLength,
@@ -169,6 +193,7 @@ async function boot(settings) {
     info: {
       timings,
       crossOriginIsolated: isolated,
+      pythonFromSnapshot: python.restored, // Python's interpreter restored from the kept snapshot (snapshot.js)
       threads, // what onnxruntime-web runs on, and why only one where it is one
       single,
       webgpu: gpu,
@@ -194,6 +219,25 @@ export function startEngine(workerUrl) {
     ({ info }) => emit("ready", { info }),
     (error) => emit("boot-error", { error: failedStart(error) }),
   );
+  // Python's snapshot is made once nothing has been asked for a while (it holds the worker's thread
+  // for about a second): never in the middle of a batch, nor before the first result.
+  let pendingSnapshot = null;
+  let inFlight = 0;
+  let idle = null;
+  const whenIdle = () => {
+    clearTimeout(idle);
+    if (pendingSnapshot && inFlight === 0) {
+      idle = setTimeout(() => {
+        const keep = pendingSnapshot;
+        pendingSnapshot = null;
+        keep();
+      }, IDLE_MS);
+    }
+  };
+  booting.then(({ python }) => {
+    pendingSnapshot = python.keep;
+    whenIdle();
+  }, () => {});
 
   // Python answers every request; it checks for cancellation at each stage, through progress().
   let python = booting.then((booted) => booted.python);
@@ -206,6 +250,16 @@ export function startEngine(workerUrl) {
     }
   }
   async function toPython(request, { progress, transfer }) {
+    inFlight += 1;
+    clearTimeout(idle);
+    try {
+      return await answer(request, { progress, transfer });
+    } finally {
+      inFlight -= 1;
+      whenIdle();
+    }
+  }
+  async function answer(request, { progress, transfer }) {
     const report = (stage, fraction, done, total) =>
       progress({ stage, fraction, bytes: done === undefined ? undefined : { done, total } });
     let reply = await ask(request, report);
@@ -214,7 +268,7 @@ export function startEngine(workerUrl) {
       // memory damaged under it, as WebKit has done): a new one answers from now on, this request first
       // (unless it was an ImageBitmap, which is closed once read).
       console.warn(`background remover: starting Python again after an internal error: ${reply.error.message}`);
-      python = booting.then(({ runtime }) => startPython(runtime, null));
+      python = booting.then(({ runtime }) => startPython(runtime, null, true));
       python.catch(() => {}); // the requests that wait for it hear why it failed
       if (!request.bitmap) reply = await ask(request, report);
     }

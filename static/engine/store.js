@@ -93,7 +93,7 @@ async function readAll(response, onBytes) {
   return bytes;
 }
 
-async function digest(bytes) {
+export async function digest(bytes) {
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
 }
