@@ -29,6 +29,7 @@ sys.path[:0] = [str(BENCH.parent)]
 
 from tools.assemble import SITE  # noqa: E402
 from tools.assets import CACHE, lock  # noqa: E402
+from tools import headers  # noqa: E402
 from tools.serve import make_server  # noqa: E402
 from bgremove import Remover  # noqa: E402
 from bgremove.hosts.native import NativeHost  # noqa: E402
@@ -81,11 +82,17 @@ def prepare_photos(sources: Path, out: Path) -> list[Path]:
     return paths
 
 
+def peer_headers(relative: str, isolated: bool = True) -> dict[str, str]:
+    """The peer's site: isolated as ours is (its threads), but without our page's policy, which would
+    stop it fetching the photos from their own origin."""
+    return {**headers.ISOLATION, **headers.EVERYWHERE}
+
+
 @contextlib.contextmanager
 def servers(peer_dist: Path, photos: Path):
     """Ours on 127.0.0.1, the peer on localhost (another site, so another renderer process), photos on a third."""
     running = [make_server(served=SITE + ("tests/bench/ours.html",)),
-               make_server(served=("index.html", "assets/", "data/"), root=peer_dist),
+               make_server(served=("index.html", "assets/", "data/"), root=peer_dist, headers_for=peer_headers),
                make_server(served=tuple(p.name for p in photos.iterdir()), root=photos)]
     for server in running:
         threading.Thread(target=server.serve_forever, daemon=True).start()
