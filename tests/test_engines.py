@@ -123,6 +123,16 @@ def test_bad_files_fail_on_their_own_card_and_the_next_image_works(page, images,
     assert results[-1]["state"] == "done" and "512×512" in results[-1]["meta"]
 
 
+def test_a_start_restores_python_from_the_snapshot_an_earlier_start_kept(page):
+    def run(action):
+        return page.evaluate(f"({SNAPSHOT})({json.dumps(action)})")
+
+    run("forget")
+    booted = run("start and keep")
+    assert booted["fromSnapshot"] is False and run("size") > 10_000_000
+    assert run("start") == {"fromSnapshot": True, "mask": booted["mask"]}
+
+
 def test_another_site_embeds_the_remover(engine, server, images):
     with serving("localhost", **example_site(server.rstrip("/"))) as (_, site):
         engine.open(f"{site}?assets={server}static/")
@@ -137,12 +147,3 @@ def test_another_site_embeds_the_remover(engine, server, images):
         assert status.startswith("Done: 600×400 on wasm"), status
         assert engine.page_errors() == []
 
-
-def test_a_start_restores_python_from_the_snapshot_an_earlier_start_kept(page):
-    def run(action):
-        return page.evaluate(f"({SNAPSHOT})({json.dumps(action)})")
-
-    run("forget")
-    booted = run("start and keep")
-    assert booted["fromSnapshot"] is False and run("size") > 10_000_000
-    assert run("start") == {"fromSnapshot": True, "mask": booted["mask"]}
