@@ -5,20 +5,15 @@
 // _makeSnapshot Pyodide puts globalThis behind a proxy that some calls from Python do not survive.
 // It is only good for the one Pyodide build it was made by, hence the key; like every cached file it
 // is checked against its sha256 (recorded beside it) before use, and dropped when it does not match.
-import { CACHE_NAME, digest } from "./store.js";
+import { digest, openStore } from "./store.js";
 
 function key(vendor, build) {
   const wasm = build.runtime.find((file) => file.path.endsWith("pyodide.asm.wasm"));
   return `${vendor}pyodide/memory-snapshot-${wasm.sha256.slice(0, 16)}.bin`;
 }
 
-async function cache() {
-  try {
-    return await caches.open(CACHE_NAME);
-  } catch {
-    return null; // no Cache Storage here (an opaque origin, some private modes): no snapshot either
-  }
-}
+// The store's Cache Storage (null where there is none: no snapshot either).
+const cache = async () => (await openStore()).cache;
 
 // The kept snapshot, checked, as {bytes, forget()}; null when there is none (or it was damaged).
 export async function keptSnapshot(vendor, build) {
