@@ -121,7 +121,7 @@ def test_every_input_failure_has_a_code(shared, make, code, words):
 
 
 @pytest.mark.parametrize("settings,when,words", [
-    ({"model": "nope"}, "ready", 'Unknown model "nope": this build has isnet-medium, isnet-small, u2netp.'),
+    ({"model": "nope"}, "ready", 'Unknown model "nope": this build has isnet-medium, isnet-medium-q8, isnet-small, u2netp.'),
     ({"device": "gpu"}, "ready", 'Unknown device "gpu"'),
     ({"preset": "ultra"}, "ready", 'Unknown preset "ultra"'),
     ({"threads": 0}, "create", "threads must be a whole number above 0, not 0."),

@@ -43,7 +43,7 @@ def test_webp_dimensions_from_each_kind_of_header(mode, options):
 
 def test_options_defaults_and_aliases():
     options = Options.parse(None)
-    assert (options.model, options.output, options.format, options.device) == ("isnet-medium", "foreground", "png", "auto")
+    assert (options.model, options.output, options.format, options.device) == ("isnet-medium-q8", "foreground", "png", "auto")
     assert Options.parse({"format": "image/jpg"}).output_format.mime == "image/jpeg"
     assert Options.parse({"format": "PNG"}).format == "png"
 

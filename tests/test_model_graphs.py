@@ -111,6 +111,11 @@ def test_integer_convolutions_in_float_give_identical_results_ties_included():
 #     499 pixels one level apart (no float16 rounding between layers).
 #   isnet-small served and its float WebGPU variant: identical. u2netp served: identical.
 TOLERANCES = {"isnet-medium.onnx": (1e-3, 1e-3, 1), "isnet-medium.float32.onnx": (1e-3, 1e-3, 1)}
+# The 8-bit graph is another computation, so it is held to its mean error and to how many mask pixels move by
+# more than a few levels: (mean |output difference|, levels, share of pixels beyond them). Measured: 0.00049,
+# and 0.11% of pixels more than 8 levels apart (at most 46, all along the subject's edge); its float WebGPU
+# variant gives the same outputs. Across five photos the mean ranged 0.00017-0.0037 (chelsea's fur the most).
+APPROXIMATE = {"isnet-medium-q8.onnx": (1e-3, 8, 2e-3), "isnet-medium-q8.float.onnx": (1e-3, 8, 2e-3)}
 SHIPPED = [(model_id, file) for model_id in lock()["models"] for file in served_model_files(model_id)]
 
 
@@ -124,9 +129,14 @@ def test_every_shipped_rewrite_gives_the_same_mask(model_id, file, images):
     tensor = preprocess.tensor(model_input(rgba_of((images / "astronaut.png").read_bytes()), spec), spec)
     before = original.run([name], {spec.input_name: tensor})[0]
     after = rewritten.run([name], {spec.input_name: tensor})[0]
+    masks = [mask_from_output(out, spec).astype(int) for out in (before, after)]
+    if file in APPROXIMATE:
+        mean, levels, share = APPROXIMATE[file]
+        assert np.abs(before - after).mean() <= mean
+        assert (np.abs(masks[0] - masks[1]) > levels).mean() <= share
+        return
     largest, share, levels = TOLERANCES.get(file, (0, 0, 0))
     assert np.abs(before - after).max() <= largest
-    masks = [mask_from_output(out, spec).astype(int) for out in (before, after)]
     differs = masks[0] != masks[1]
     assert np.abs(masks[0] - masks[1]).max() <= levels and differs.mean() <= share, (differs.sum(),)
 
@@ -138,3 +148,12 @@ def test_the_served_files_drop_the_side_outputs_and_ceil_mode():
                    for a in n.attribute if a.name == "ceil_mode"), file
         if "keep_outputs" in lock()["models"][model_id].get("rewrite", {}):
             assert [o.name for o in graph.output] == ["output"], file
+
+
+def test_the_8bit_graph_keeps_float_only_in_the_stages_the_lock_names():
+    steps = lock()["models"]["isnet-medium-q8"]["rewrite"]
+    graph = onnx.load(VENDOR / "models" / MODELS["isnet-medium-q8"].file).graph
+    stage = lambda node: node.name.split("/")[1]  # noqa: E731
+    floats = {stage(n) for n in graph.node if n.op_type == "Conv"}
+    integers = {stage(n) for n in graph.node if n.op_type == "ConvInteger"}
+    assert floats == set(steps["quantize_8bit"]) and not floats & integers and len(integers) >= 10

@@ -31,6 +31,11 @@ MODELS: dict[str, ModelSpec] = {
     "isnet-medium": ModelSpec("isnet-medium", "isnet-medium.onnx", 1024, "input", "output",
                               (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
                               "IS-Net medium (fp16)", "best edges, slowest"),
+    # IS-Net medium with most convolutions in 8 bits, made by the build (py/tools/graphs.py quantize_8bit): on
+    # both evaluation sets as good as medium within noise (docs/quantization.md), in about 0.67x its time on wasm.
+    "isnet-medium-q8": ModelSpec("isnet-medium-q8", "isnet-medium-q8.onnx", 1024, "input", "output",
+                                 (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
+                                 "IS-Net medium, 8-bit", "medium's edges in about 0.67x its time"),
     "isnet-small": ModelSpec("isnet-small", "isnet-small.onnx", 1024, "input", "output",
                              (128.0, 128.0, 128.0), (256.0, 256.0, 256.0), False, "bilinear", False, "AGPL-3.0",
                              "IS-Net small (quint8)", "close to medium in about 0.6x its time"),
@@ -40,4 +45,4 @@ MODELS: dict[str, ModelSpec] = {
                         "U²-Net p (small, fast)", "rough edges, about 0.15x medium's time"),
 }
 
-DEFAULT_MODEL = "isnet-medium"
+DEFAULT_MODEL = "isnet-medium-q8"

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bgremove.formats import OUTPUT_FORMATS
-from bgremove.models import MODELS
+from bgremove.models import DEFAULT_MODEL, MODELS
 from bgremove.options import BROWSER_DEVICES, PRESETS
 
 from . import headers, wheel
@@ -196,6 +196,7 @@ def build() -> None:
         "onnxruntime_web": build_ort(),
         "client_zip": build_zip_writer(),
         "models": build_models(),
+        "default_model": DEFAULT_MODEL,
         "wheel": wheel.build(VENDOR / "wheels"),
         "formats": [asdict(fmt) for fmt in OUTPUT_FORMATS.values()],
         "devices": list(BROWSER_DEVICES),

@@ -136,6 +136,55 @@ def float32_compute(model: onnx.ModelProto) -> onnx.ModelProto:
     return rewritten
 
 
+def quantize_8bit(model: onnx.ModelProto, keep_float: list[str]) -> onnx.ModelProto:
+    """The graph's convolutions in 8 bits, except those of the stages named (the first part of a node's
+    name: "stage1d" for "/stage1d/rebnconv1/conv_s1/Conv").
+
+    onnxruntime's dynamic quantization: weights as uint8 with a scale per output channel, activations
+    quantized as they come (DynamicQuantizeLinear + ConvInteger), so no calibration photos and the same
+    bytes on every machine. On onnxruntime-web's wasm kernels the 8-bit convolutions take about 0.55x the
+    float ones' time. Left in float are the stages whose quantization costs the mask most (measured stage
+    by stage against the float graph, docs/quantization.md); on IS-Net medium that is the decoder's last
+    two stages and its output convolution.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory() as folder:
+        plain, prepared, quantized = (Path(folder) / f"{name}.onnx" for name in ("plain", "prepared", "quantized"))
+        onnx.save(_float32_weights(model), plain)
+        quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
+        convs = [node.name for node in onnx.load(prepared).graph.node if node.op_type == "Conv"]
+        stages = {name: name.split("/")[1] if name.count("/") > 1 else "" for name in convs}
+        missing = set(keep_float) - set(stages.values())
+        if missing:
+            raise ValueError(f"the graph has no stage {sorted(missing)}")
+        quantize_dynamic(prepared, quantized, per_channel=True, weight_type=QuantType.QUInt8,
+                         nodes_to_exclude=[name for name, stage in stages.items() if stage in keep_float])
+        return onnx.load(quantized)
+
+
+def _float32_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A half-precision graph with its weights and constants stored as float32, its float casts identities:
+    what onnxruntime's quantizer reads (it quantizes float32 weights only)."""
+    rewritten = float32_compute(model)
+    graph = rewritten.graph
+    halves = {initializer.name: initializer for initializer in graph.initializer}
+    for node in [node for node in graph.node if node.op_type == "Cast" and node.input[0] in halves]:
+        half = halves[node.input[0]]  # a weight float32_compute kept as a half, cast once: now stored in float32
+        half.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(half).astype(np.float32), node.output[0]))
+        graph.node.remove(node)
+    for node in graph.node:
+        if node.op_type == "Cast" and _attribute(node, "to") == TensorProto.FLOAT:
+            node.op_type = "Identity"
+            del node.attribute[:]
+    onnx.checker.check_model(rewritten)
+    return rewritten
+
+
 def integer_convs_as_float(model: onnx.ModelProto) -> onnx.ModelProto:
     """A dynamically quantized graph (DynamicQuantizeLinear + ConvInteger) in float operators.
 
@@ -266,10 +315,10 @@ def rewrite_bytes(data: bytes, steps: dict) -> bytes:
     model = onnx.load_from_string(data)
     for name, step in STEPS.items():
         if name in steps:
-            model = step(model, steps[name]) if name == "keep_outputs" else step(model)
+            model = step(model, steps[name]) if name in ("keep_outputs", "quantize_8bit") else step(model)
     return model.SerializeToString()
 
 
 # The steps by the names the lock gives them, in the order they run.
 STEPS = {"keep_outputs": keep_outputs, "floor_pooling": floor_pooling, "float32": float32_compute,
-         "integer_convs_as_float": integer_convs_as_float}
+         "quantize_8bit": quantize_8bit, "integer_convs_as_float": integer_convs_as_float}

@@ -152,7 +152,7 @@ async function setUp() {
   // (a kept one this build no longer has is passed over, not allowed to stop the engine).
   const known = (field, values) => (values.includes(initial.all[field]) ? initial.all[field] : undefined);
   remover = createRemover({
-    model: known("model", build.models.map((m) => m.id)) ?? "isnet-medium",
+    model: known("model", build.models.map((m) => m.id)) ?? build.default_model,
     device: known("device", build.devices) ?? "auto",
     onProgress: startProgress(),
   });

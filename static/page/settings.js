@@ -29,6 +29,7 @@ export function setUpSettings(build, initial, { onChange, onProblem }) {
     const label = `${model.label} · ${megabytes(model.bytes)} · ${model.speed} · ${model.licence}`;
     $("model").add(new Option(label, model.id));
   }
+  $("model").value = build.default_model;
   for (const format of build.formats) $("format").add(new Option(format.label, format.name));
   let backdrop = null;
 

@@ -32,11 +32,15 @@ from tools.assets import CACHE, lock  # noqa: E402
 from tools import headers  # noqa: E402
 from tools.serve import make_server  # noqa: E402
 from bgremove import Remover  # noqa: E402
+from bgremove.models import DEFAULT_MODEL  # noqa: E402
+from bgremove.options import DEFAULT_PRESET  # noqa: E402
 from bgremove.hosts.native import NativeHost  # noqa: E402
 from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PEER = "imgly"
 PEER_NAME = "@imgly/background-removal 1.4.5"
+PEER_DEFAULT = "isnet-medium"  # the model it runs unless told otherwise (its config's "medium")
+PEER_MODELS = ("isnet-medium", "isnet-small")  # ours that it has too; against another of ours it runs its default
 CONTENDERS = (PEER, "fast", "balanced")  # ours under the reference's arithmetic, and our default preset
 STAGES = ("decode", "preprocess", "inference", "postprocess", "encode")
 HISTORY = "<!-- HISTORY: everything below this line is kept when the benchmark rewrites the file -->"
@@ -106,7 +110,14 @@ def servers(peer_dist: Path, photos: Path):
             server.server_close()
 
 
+def peer_model(model: str) -> str:
+    return model if model in PEER_MODELS else PEER_DEFAULT
+
+
 def run_on(page, photo_url: str, model: str, preset: str) -> dict:
+    """One photo through one page: ours with a model and preset, the peer's with its counterpart of the model."""
+    if page.evaluate("bench.name") == PEER:
+        model = peer_model(model)
     return page.evaluate(
         "([url, options]) => bench.run(url, options).then(r => ({...r, since_open: performance.now()}))",
         [photo_url, {"model": model, "preset": preset}])
@@ -126,19 +137,19 @@ def page_url(urls: dict, who: str, model: str) -> str:
 
 
 def cold_starts(browser, urls: dict, photo_url: str, model: str, rounds: int) -> dict:
-    """Page open to first result: in a fresh profile (all downloaded), then in a second page (browser cache warm),
-    each page left open LINGER_MS after its result.
+    """Page open to first result, ours with its default preset: in a fresh profile (all downloaded), then in a
+    second page (browser cache warm), each page left open LINGER_MS after its result.
 
     Each is the median of `rounds` samples, the contenders taking turns, since one cold start swings by a fifth here.
     """
-    samples = {who: {"fresh": [], "cached": []} for who in (PEER, "fast")}
+    samples = {who: {"fresh": [], "cached": []} for who in (PEER, "ours")}
     for _ in range(rounds):
         for who, found in samples.items():
             context = browser.new_context()
             try:
                 for key in ("fresh", "cached"):
                     page = open_page(context, page_url(urls, who, model))
-                    found[key].append(run_on(page, photo_url, model, "fast")["since_open"] / 1000)
+                    found[key].append(run_on(page, photo_url, model, DEFAULT_PRESET)["since_open"] / 1000)
                     # A visit lasts a while after its first result: what either side keeps for the next one
                     # once it is idle (our Python snapshot) is kept, as it would be for a real visitor.
                     page.wait_for_timeout(LINGER_MS)
@@ -224,20 +235,22 @@ def model_section(model: str, cold: dict, runs: dict, memory: dict, native: dict
     ratios = {
         "fast / imgly, warm median": median(seconds(runs["fast"])) / imgly_median,
         "balanced / imgly, warm median": median(seconds(runs["balanced"])) / imgly_median,
-        "cold start, fresh / imgly": cold["fast"]["fresh"] / cold[PEER]["fresh"],
-        "cold start, cached / imgly": cold["fast"]["cached"] / cold[PEER]["cached"],
+        "cold start, fresh / imgly": cold["ours"]["fresh"] / cold[PEER]["fresh"],
+        "cold start, cached / imgly": cold["ours"]["cached"] / cold[PEER]["cached"],
         "peak memory / imgly": memory["ours"]["total_mb"] / memory[PEER]["total_mb"],
         "wasm inference / native": median(seconds(runs["fast"], "inference")) / median(native.values()),
         "outside inference / inference, fast, 12 MP": outside_share(runs["fast"][big]),
         "outside inference / inference, balanced, 12 MP": outside_share(runs["balanced"][big]),
     }
-    lines = [f"## {model}", "",
-             f"Cold start, page open to first finished result (first photo, fast preset for ours; median of "
-             f"{rounds} rounds; each page stays open {LINGER_MS / 1000:.0f} s after it):", "",
-             "| | imgly | ours | ours / imgly |", "|---|---:|---:|---:|"]
+    lines = [f"## {model}", ""]
+    if peer_model(model) != model:
+        lines += [f"The peer has no {model}: its column is its default model, {PEER_DEFAULT}.", ""]
+    lines += [f"Cold start, page open to first finished result (first photo, {DEFAULT_PRESET} preset for ours; median "
+              f"of {rounds} rounds; each page stays open {LINGER_MS / 1000:.0f} s after it):", "",
+              "| | imgly | ours | ours / imgly |", "|---|---:|---:|---:|"]
     for key, label in (("fresh", "fresh profile, all downloaded"), ("cached", "second page, browser cache warm")):
-        lines.append(f"| {label} | {cold[PEER][key]:.1f} s | {cold['fast'][key]:.1f} s | "
-                     f"{cold['fast'][key] / cold[PEER][key]:.2f} |")
+        lines.append(f"| {label} | {cold[PEER][key]:.1f} s | {cold['ours'][key]:.1f} s | "
+                     f"{cold['ours'][key] / cold[PEER][key]:.2f} |")
     lines += ["", "Warm, per photo (seconds, the page's own clock around one call; native = inference only):", "",
               "| photo | imgly | ours fast | ours balanced | fast / imgly | native inference |",
               "|---|---:|---:|---:|---:|---:|"]
@@ -315,6 +328,27 @@ def machine() -> str:
     return f"{os.cpu_count()} × {cpu}, {memory:.0f} GiB"
 
 
+def defaults_section(results: dict) -> list[str]:
+    """What a visitor who chooses nothing gets on either side: our default model and preset against the peer's
+    default model. Empty when this run left either model out."""
+    if DEFAULT_MODEL not in results or PEER_DEFAULT not in results:
+        return []
+    ours, peer = results[DEFAULT_MODEL], results[PEER_DEFAULT]
+    rows = [("warm median, per photo", median(seconds(ours["runs"][DEFAULT_PRESET])),
+             median(seconds(peer["runs"][PEER])), "s"),
+            ("cold start, fresh profile", ours["cold"]["ours"]["fresh"], peer["cold"][PEER]["fresh"], "s"),
+            ("cold start, browser cache warm", ours["cold"]["ours"]["cached"], peer["cold"][PEER]["cached"], "s"),
+            ("peak memory, all heaps", ours["memory"]["ours"]["total_mb"], peer["memory"][PEER]["total_mb"], "MB")]
+    lines = ["## Defaults against defaults", "",
+             f"What a visitor gets without choosing: ours is {DEFAULT_MODEL} with the {DEFAULT_PRESET} preset, "
+             f"{PEER_NAME}'s is {PEER_DEFAULT} (its \"medium\"), from the sections below.", "",
+             "| | imgly | ours | ours / imgly |", "|---|---:|---:|---:|"]
+    for label, mine, theirs, unit in rows:
+        digits = 0 if unit == "MB" else 2
+        lines.append(f"| {label} | {theirs:.{digits}f} {unit} | {mine:.{digits}f} {unit} | {mine / theirs:.2f} |")
+    return lines + [""]
+
+
 def write_report(path: Path, results: dict, photos: list[Path], browser_version: str, started: float) -> None:
     ort = lock()["downloads"]["onnxruntime-web"]["spec"]
     lines = ["# Benchmark: ours against @imgly/background-removal", "",
@@ -337,7 +371,7 @@ def write_report(path: Path, results: dict, photos: list[Path], browser_version:
              "| | " + " | ".join(results) + " |", "|---|" + "---:|" * len(results)]
     for key in next(iter(results.values()))["ratios"]:
         lines.append(f"| {key} | " + " | ".join(f"{data['ratios'][key]:.2f}" for data in results.values()) + " |")
-    lines.append("")
+    lines += ["", *defaults_section(results)]
     for data in results.values():
         lines += data["lines"]
     old = path.read_text() if path.exists() else ""
@@ -354,7 +388,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--peer", type=Path, required=True, help="the peer page's built folder (build.py makes it)")
     parser.add_argument("--photos", type=Path, required=True,
                         help="the folder of source photos (build.py's test images)")
-    parser.add_argument("--models", default="isnet-medium,isnet-small")
+    parser.add_argument("--models", default="isnet-medium-q8,isnet-medium,isnet-small")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "bench.md")
     parser.add_argument("--cold-rounds", type=int, default=3, help="cold starts per contender (default 3)")
     args = parser.parse_args(argv)
@@ -375,7 +409,7 @@ def main(argv: list[str]) -> int:
             log(f"{model}: warm runs")
             runs, memory = warm_runs(browser, urls, photos, model)
             lines, ratios = model_section(model, cold, runs, memory, native, photos, args.cold_rounds)
-            results[model] = {"lines": lines, "ratios": ratios, "runs": runs}
+            results[model] = {"lines": lines, "ratios": ratios, "runs": runs, "cold": cold, "memory": memory}
         version = browser.version
         browser.close()
     write_report(args.out, results, photos, version, started)
