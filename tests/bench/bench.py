@@ -294,7 +294,7 @@ def chart(results: dict, path: Path) -> None:
     """Stacked bars: the median of each stage, per contender and model."""
     colours = {"decode": "#4e79a7", "preprocess": "#f28e2b", "inference": "#76b7b2", "postprocess": "#e15759",
                "encode": "#59a14f", "other": "#bab0ac"}
-    rows = [(f"{model}  {who if who == PEER else 'ours ' + who}",
+    rows = [(f"{peer_model(model)}  {PEER}" if who == PEER else f"{model}  ours {who}",
              [median(seconds(data["runs"][who], stage)) for stage in colours])
             for model, data in results.items() for who in CONTENDERS]
     font = ImageFont.load_default(size=13)
@@ -330,10 +330,12 @@ def machine() -> str:
 
 def defaults_section(results: dict) -> list[str]:
     """What a visitor who chooses nothing gets on either side: our default model and preset against the peer's
-    default model. Empty when this run left either model out."""
-    if DEFAULT_MODEL not in results or PEER_DEFAULT not in results:
+    default model, from the section where the peer ran it beside our default (interleaved), else from its own.
+    Empty when this run left either model out."""
+    beside = peer_model(DEFAULT_MODEL) == PEER_DEFAULT
+    if DEFAULT_MODEL not in results or not (beside or PEER_DEFAULT in results):
         return []
-    ours, peer = results[DEFAULT_MODEL], results[PEER_DEFAULT]
+    ours, peer = results[DEFAULT_MODEL], results[DEFAULT_MODEL if beside else PEER_DEFAULT]
     rows = [("warm median, per photo", median(seconds(ours["runs"][DEFAULT_PRESET])),
              median(seconds(peer["runs"][PEER])), "s"),
             ("cold start, fresh profile", ours["cold"]["ours"]["fresh"], peer["cold"][PEER]["fresh"], "s"),
