@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from bgremove.models import MODELS
+from bgremove.models import DEFAULT_MODEL, MODELS
 from conftest import ROOT, App, serving
 from tools import assemble, assets, headers, wheel
 
@@ -69,7 +69,7 @@ def test_the_manifest_carries_pythons_facts_for_the_javascript():
     manifest = json.loads((ROOT / "static/vendor/build.json").read_text())
     assert [entry["id"] for entry in manifest["models"]] == list(MODELS), "every model in the table is built"
     assert [f["name"] for f in manifest["formats"]] == list(OUTPUT_FORMATS) and manifest["devices"] == list(BROWSER_DEVICES)
-    assert manifest["presets"] == list(PRESETS)
+    assert manifest["presets"] == list(PRESETS) and manifest["default_model"] == DEFAULT_MODEL
     assert "worker.js" in manifest["site"] and "static/shared/rpc.js" in manifest["site"], "the page's own files"
     for entry in manifest["models"]:
         spec = MODELS[entry["id"]]

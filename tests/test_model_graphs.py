@@ -153,7 +153,6 @@ def test_the_served_files_drop_the_side_outputs_and_ceil_mode():
 def test_the_8bit_graph_keeps_float_only_in_the_stages_the_lock_names():
     steps = lock()["models"]["isnet-medium-q8"]["rewrite"]
     graph = onnx.load(VENDOR / "models" / MODELS["isnet-medium-q8"].file).graph
-    stage = lambda node: node.name.split("/")[1]  # noqa: E731
-    floats = {stage(n) for n in graph.node if n.op_type == "Conv"}
-    integers = {stage(n) for n in graph.node if n.op_type == "ConvInteger"}
+    floats = {n.name.split("/")[1] for n in graph.node if n.op_type == "Conv"}
+    integers = {n.name.split("/")[1] for n in graph.node if n.op_type == "ConvInteger"}
     assert floats == set(steps["quantize_8bit"]) and not floats & integers and len(integers) >= 10

@@ -38,9 +38,13 @@ DEFAULT_SET = ROOT.parent / "shared" / "evalset"
 DEFAULT_REPORT = ROOT / "docs" / "eval.md"
 CACHE = BUILD_CACHE / "eval-outputs"
 
+# The model @imgly/background-removal runs unless told otherwise (its "medium"): a report on another model
+# starts with the reference pipeline on this one, what a visitor to a site using imgly gets, as its baseline.
+PEER_MODEL = "isnet-medium"
 # The variants compared, each a set of options; "squash + bilinear" is the reference pipeline.
+REFERENCE = "squash + bilinear (reference, fast)"
 VARIANTS = {
-    "squash + bilinear (reference, fast)": {"preset": "fast"},
+    REFERENCE: {"preset": "fast"},
     "letterbox + bilinear": {"preset": "fast", "resize": "letterbox"},
     "fit + bilinear": {"preset": "fast", "resize": "fit"},
     "squash + guided": {"preset": "fast", "refine": "guided"},
@@ -59,6 +63,14 @@ COLUMNS = ("mae", "mse", "sad", "grad", "edge_mae", "iou", "colour")
 KINDS = ("hair/fur", "see-through", "hard-edged opaque", "thin structures")
 KIND_OF_SUBJECT = {"animal": "hair/fur", "person": "hair/fur", "vehicle": "hard-edged opaque",
                    "product": "hard-edged opaque"}
+
+
+def variants(model: str) -> dict[str, dict]:
+    """VARIANTS on a model; on one imgly lacks, led by the reference pipeline on imgly's own model, the baseline."""
+    if model == PEER_MODEL:
+        return VARIANTS
+    return {f"reference on {PEER_MODEL} (imgly's pipeline and model)": {"preset": "fast", "model": PEER_MODEL},
+            **VARIANTS}
 
 
 class CachedInferenceHost(NativeHost):
@@ -143,7 +155,7 @@ async def score(folder: Path, model: str, variants: dict[str, dict],
         true_colour = read_rgba((folder / item["fg"]).read_bytes())[..., :3]
         for name, options in {**variants, **flip_averaged}.items():
             host = hosts[name]
-            result = await removers[host].remove(data, {**options, "model": model})
+            result = await removers[host].remove(data, {"model": model, **options})
             out = read_rgba(result.image)
             alpha = out[..., 3].astype(np.float32) / 255
             row = metrics.all_metrics(alpha, truth)
@@ -198,7 +210,7 @@ def report(results: dict[Path, dict[str, list[dict]]], model: str) -> str:
     """The whole report: the metrics, then each set's tables."""
     first = next(iter(results.values()))
     baseline = next(iter(first))
-    inference = statistics.fmean(r["inference"] for rows in results.values() for r in rows[baseline])
+    inference = statistics.fmean(r["inference"] for rows in results.values() for r in rows[REFERENCE])
     sets = " and ".join(f"{len(rows[baseline])} images from `{folder.name}/`" for folder, rows in results.items())
     text = [
         "# Mask quality on the evaluation sets\n",
@@ -307,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(cut_out_folder(args.images, args.out, args.preset, args.model))
     Options.parse({"model": args.model})
     folders = args.set or [*([DEFAULT_SET] if DEFAULT_SET.exists() else []), stamps.build()]
-    results = {folder: asyncio.run(score(folder, args.model, VARIANTS, FLIP_AVERAGED)) for folder in folders}
+    results = {folder: asyncio.run(score(folder, args.model, variants(args.model), FLIP_AVERAGED)) for folder in folders}
     text = report(results, args.model)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text)
