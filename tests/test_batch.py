@@ -32,7 +32,10 @@ def bgremove(*args) -> subprocess.CompletedProcess:
 
 
 def start(*args, **popen) -> subprocess.Popen:
-    return subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    """The command running as from a terminal: with Ctrl+C's default action even when these tests run in a
+    background job, whose processes inherit SIGINT ignored (Python then never raises KeyboardInterrupt)."""
+    return subprocess.Popen(command(*args), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
 
 
 def report_of(out: Path) -> dict:

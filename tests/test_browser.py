@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bgremove.models import MODELS
 from conftest import DRAW, SNAPSHOT, rgba_of
 from tools.assets import VENDOR
 
@@ -20,7 +21,7 @@ def test_engine_is_cross_origin_isolated_with_threads(app):
 
 def test_model_selector_shows_sizes_and_licences(app):
     labels = app.page.locator("#model option").all_text_contents()
-    assert len(labels) == 3
+    assert len(labels) == len(MODELS)
     assert any("AGPL-3.0" in label and "88 MB" in label for label in labels)
     assert any("Apache-2.0" in label for label in labels)
     assert app.page.input_value("#model") == "u2netp", "?model= preselects"

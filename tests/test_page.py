@@ -13,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from bgremove.backdrops import cover
+from bgremove.models import DEFAULT_MODEL
 from conftest import BOOT_TIMEOUT_MS, RESULT_TIMEOUT_MS, App, blank_page, rgba_of
 
 pytestmark = pytest.mark.browser
@@ -239,6 +240,18 @@ def test_download_all_is_one_zip_of_every_result_with_their_names(app, images):
         assert archive.namelist() == ["coffee-cutout.png", "chelsea-cutout.png", "coffee-cutout-2.png"]
         assert rgba_of(archive.read("chelsea-cutout.png")).shape == (300, 451, 4)
     assert "Zip of 3 results" in app.page.text_content("#batch-status")
+
+
+def test_a_first_visit_starts_with_the_builds_default_model(context, server):
+    """No address and nothing kept: the page shows, and the engine loads, the model build.json names."""
+    page = blank_page(context, server)
+    page.evaluate("localStorage.clear()")
+    app = App(page, server).open()
+    try:
+        assert app.page.input_value("#model") == DEFAULT_MODEL
+        assert app.page.evaluate("new URL(location).searchParams.get('model')") is None
+    finally:
+        page.close()
 
 
 def test_settings_persist_across_visits_and_the_address_wins(app, server):
