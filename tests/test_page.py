@@ -243,7 +243,8 @@ def test_download_all_is_one_zip_of_every_result_with_their_names(app, images):
 
 
 def test_a_first_visit_starts_with_the_builds_default_model(context, server):
-    """No address and nothing kept: the page shows, and the engine loads, the model build.json names."""
+    """No address and nothing kept: the model list shows the one build.json names (app.js starts the engine
+    with the same value)."""
     page = blank_page(context, server)
     page.evaluate("localStorage.clear()")
     app = App(page, server).open()
