@@ -114,10 +114,12 @@ def peer_model(model: str) -> str:
     return model if model in PEER_MODELS else PEER_DEFAULT
 
 
+def model_for(who: str, model: str) -> str:
+    """The model a contender runs when ours runs `model`: the same, or for the peer its counterpart."""
+    return peer_model(model) if who == PEER else model
+
+
 def run_on(page, photo_url: str, model: str, preset: str) -> dict:
-    """One photo through one page: ours with a model and preset, the peer's with its counterpart of the model."""
-    if page.evaluate("bench.name") == PEER:
-        model = peer_model(model)
     return page.evaluate(
         "([url, options]) => bench.run(url, options).then(r => ({...r, since_open: performance.now()}))",
         [photo_url, {"model": model, "preset": preset}])
@@ -149,7 +151,7 @@ def cold_starts(browser, urls: dict, photo_url: str, model: str, rounds: int) ->
             try:
                 for key in ("fresh", "cached"):
                     page = open_page(context, page_url(urls, who, model))
-                    found[key].append(run_on(page, photo_url, model, DEFAULT_PRESET)["since_open"] / 1000)
+                    found[key].append(run_on(page, photo_url, model_for(who, model), DEFAULT_PRESET)["since_open"] / 1000)
                     # A visit lasts a while after its first result: what either side keeps for the next one
                     # once it is idle (our Python snapshot) is kept, as it would be for a real visitor.
                     page.wait_for_timeout(LINGER_MS)
@@ -167,11 +169,11 @@ def warm_runs(browser, urls: dict, photos: list[Path], model: str) -> tuple[dict
         pages = {PEER: open_page(context, urls[PEER]), "ours": open_page(context, page_url(urls, "ours", model))}
         page_of = {who: pages[PEER if who == PEER else "ours"] for who in CONTENDERS}
         for who in CONTENDERS:
-            run_on(page_of[who], urls["photos"] + photos[0].name, model, who)
+            run_on(page_of[who], urls["photos"] + photos[0].name, model_for(who, model), who)
         runs = {who: {} for who in CONTENDERS}
         for i, photo in enumerate(photos):
             for who in CONTENDERS[i % 3:] + CONTENDERS[:i % 3]:
-                result = run_on(page_of[who], urls["photos"] + photo.name, model, who)
+                result = run_on(page_of[who], urls["photos"] + photo.name, model_for(who, model), who)
                 runs[who][photo.name] = result
                 inference = result["stages"]["inference"] / 1000
                 log(f"  {photo.name} {who}: {result['ms'] / 1000:.2f} s (inference {inference:.2f} s)")
